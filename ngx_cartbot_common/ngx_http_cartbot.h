@@ -1,0 +1,180 @@
+
+/*
+ * Cartbot: nginx glue shared by the five modules.
+ *
+ * Every module links its own copy of this code (symbols stay local to
+ * each .so), so nothing here may assume a particular module: the module
+ * identifies itself with an ngx_http_cartbot_glue_t.
+ */
+
+#ifndef _NGX_HTTP_CARTBOT_H_INCLUDED_
+#define _NGX_HTTP_CARTBOT_H_INCLUDED_
+
+
+#include <ngx_config.h>
+#include <ngx_core.h>
+#include <ngx_http.h>
+
+#include "cartbot_buf.h"
+#include "cartbot_json.h"
+#include "cartbot_surreal.h"
+
+
+/* token slots per module zone: one per distinct database credential */
+#define NGX_HTTP_CARTBOT_DB_SLOTS      8
+#define NGX_HTTP_CARTBOT_DB_TOKEN_MAX  4096
+#define NGX_HTTP_CARTBOT_DB_ZONE_SIZE  (128 * 1024)
+
+
+typedef struct ngx_http_cartbot_ctx_s       ngx_http_cartbot_ctx_t;
+typedef struct ngx_http_cartbot_db_query_s  ngx_http_cartbot_db_query_t;
+
+typedef void (*ngx_http_cartbot_resume_pt)(ngx_http_request_t *r,
+    ngx_http_cartbot_ctx_t *ctx);
+
+
+/*
+ * What a module tells the glue about itself, once, as static data:
+ * the module (for r->ctx and the shared zone tag), its wake handler
+ * (a one-line wrapper around ngx_http_cartbot_wake()), its content handler
+ * for "cartbot_<module>_db_query" and the name of its token cache zone.
+ */
+
+typedef struct {
+    ngx_module_t               *module;
+    ngx_http_event_handler_pt   wake;
+    ngx_http_handler_pt         query_handler;
+    ngx_str_t                   zone_name;
+} ngx_http_cartbot_glue_t;
+
+
+/* "cartbot_<module>_db": where and how a module reaches SurrealDB */
+
+typedef struct {
+    ngx_str_t                   sql_uri;
+    ngx_str_t                   signin_uri;
+    ngx_str_t                   credentials;    /* the /signin JSON body */
+    ngx_str_t                   ns;
+    ngx_str_t                   db;
+    ngx_uint_t                  retries;
+    uint32_t                    key;            /* token slot key */
+    ngx_shm_zone_t             *zone;
+    ngx_http_cartbot_glue_t    *glue;
+} ngx_http_cartbot_db_conf_t;
+
+
+/* "cartbot_<module>_db_query": a query configured in nginx.conf */
+
+typedef struct {
+    ngx_str_t                   name;
+    ngx_http_complex_value_t    value;
+} ngx_http_cartbot_db_var_t;
+
+
+typedef struct {
+    ngx_str_t                   sql;
+    ngx_array_t                *vars;           /* ngx_http_cartbot_db_var_t */
+} ngx_http_cartbot_db_query_conf_t;
+
+
+/* a module's location configuration starts with this */
+
+typedef struct {
+    ngx_http_cartbot_db_conf_t         db;
+    ngx_http_cartbot_db_query_conf_t   query;
+} ngx_http_cartbot_loc_conf_t;
+
+
+/* the two directives every module has, "<prefix>_db" and "<prefix>_db_query" */
+
+#define ngx_http_cartbot_db_commands(prefix, glue)                               { ngx_string(prefix "_db"),                                                    NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_1MORE,       ngx_http_cartbot_db_set,                                                     NGX_HTTP_LOC_CONF_OFFSET,                                                    offsetof(ngx_http_cartbot_loc_conf_t, db),                                   &glue },                                                                                                                                                { ngx_string(prefix "_db_query"),                                              NGX_HTTP_LOC_CONF|NGX_CONF_1MORE,                                            ngx_http_cartbot_db_query_set,                                               NGX_HTTP_LOC_CONF_OFFSET,                                                    offsetof(ngx_http_cartbot_loc_conf_t, query),                                &glue }
+
+
+/* a module's request context starts with this */
+
+struct ngx_http_cartbot_ctx_s {
+    ngx_http_cartbot_glue_t      *glue;
+    ngx_http_cartbot_resume_pt    resume;
+    ngx_uint_t                    pending;
+    ngx_http_cartbot_db_query_t  *queries;
+    void                         *data;
+    unsigned                      responded:1;
+};
+
+
+struct ngx_http_cartbot_db_query_s {
+    ngx_http_cartbot_db_query_t  *next;
+    ngx_http_cartbot_db_conf_t   *conf;
+    ngx_http_cartbot_ctx_t       *ctx;
+
+    ngx_str_t                     sql;
+    ngx_str_t                     args;
+
+    ngx_uint_t                    state;
+    ngx_uint_t                    attempts;
+    ngx_uint_t                    seq;
+    ngx_str_t                     token;
+    ngx_msec_t                    start;
+    unsigned                      resigned:1;
+
+    /* the answer of the subrequest in flight */
+    ngx_int_t                     sr_rc;
+    ngx_uint_t                    sr_status;
+    ngx_str_t                     sr_body;
+    unsigned                      sr_done:1;
+
+    /* the outcome, once state is done */
+    cartbot_surreal_result_t      result;
+    ngx_uint_t                    error;        /* HTTP status, or 0 */
+    const char                   *error_code;
+    const char                   *error_message;
+    ngx_msec_t                    elapsed;
+};
+
+
+/* memory and JSON */
+cartbot_mem_t *ngx_http_cartbot_mem(ngx_pool_t *pool);
+ngx_int_t ngx_http_cartbot_json_cleanup(ngx_pool_t *pool, yajl_val v);
+yajl_val ngx_http_cartbot_parse_body(ngx_http_request_t *r, char *err,
+    size_t errlen);
+
+/* responses */
+ngx_int_t ngx_http_cartbot_send_json(ngx_http_request_t *r,
+    ngx_uint_t status, u_char *data, size_t len);
+ngx_int_t ngx_http_cartbot_send_buf(ngx_http_request_t *r, ngx_uint_t status,
+    cartbot_buf_t *b);
+ngx_int_t ngx_http_cartbot_send_error(ngx_http_request_t *r,
+    ngx_uint_t status, const char *code, const char *message);
+void ngx_http_cartbot_request_id(ngx_http_request_t *r, ngx_str_t *id);
+
+/* request life cycle around subrequests */
+ngx_http_cartbot_ctx_t *ngx_http_cartbot_ctx_create(ngx_http_request_t *r,
+    ngx_http_cartbot_glue_t *glue, size_t size,
+    ngx_http_cartbot_resume_pt resume);
+void ngx_http_cartbot_wake(ngx_http_request_t *r, ngx_module_t *module);
+void ngx_http_cartbot_check_broken_connection(ngx_http_request_t *r);
+
+/* the SurrealDB client */
+char *ngx_http_cartbot_db_set(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+ngx_int_t ngx_http_cartbot_db_advance(ngx_http_request_t *r,
+    ngx_http_cartbot_ctx_t *ctx);
+ngx_http_cartbot_db_query_t *ngx_http_cartbot_db_query(ngx_http_request_t *r,
+    ngx_http_cartbot_ctx_t *ctx, ngx_http_cartbot_db_conf_t *conf,
+    cartbot_surreal_query_t *q);
+ngx_int_t ngx_http_cartbot_db_send_error(ngx_http_request_t *r,
+    ngx_http_cartbot_db_query_t *q);
+
+/* "cartbot_<module>_db_query" */
+char *ngx_http_cartbot_db_query_set(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+ngx_int_t ngx_http_cartbot_db_query_handler(ngx_http_request_t *r,
+    ngx_module_t *module);
+
+/* configuration of the common part */
+void *ngx_http_cartbot_create_loc_conf(ngx_conf_t *cf, size_t size);
+char *ngx_http_cartbot_merge_loc_conf(ngx_conf_t *cf, void *parent,
+    void *child);
+
+
+#endif /* _NGX_HTTP_CARTBOT_H_INCLUDED_ */

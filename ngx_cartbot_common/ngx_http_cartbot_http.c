@@ -1,0 +1,356 @@
+
+/*
+ * Cartbot: request plumbing shared by the modules: pool-backed memory for
+ * the core, JSON bodies in and out, JSON errors, and the wake-up of a
+ * request that waits for subrequests.
+ */
+
+
+#include <ngx_config.h>
+#include <ngx_core.h>
+#include <ngx_http.h>
+
+#include "ngx_http_cartbot.h"
+
+
+static void *ngx_http_cartbot_pool_alloc(void *data, size_t size);
+static void ngx_http_cartbot_json_free(void *data);
+
+
+static void *
+ngx_http_cartbot_pool_alloc(void *data, size_t size)
+{
+    return ngx_palloc((ngx_pool_t *) data, size);
+}
+
+
+cartbot_mem_t *
+ngx_http_cartbot_mem(ngx_pool_t *pool)
+{
+    cartbot_mem_t  *mem;
+
+    mem = ngx_palloc(pool, sizeof(cartbot_mem_t));
+    if (mem == NULL) {
+        return NULL;
+    }
+
+    mem->alloc = ngx_http_cartbot_pool_alloc;
+    mem->data = pool;
+
+    return mem;
+}
+
+
+static void
+ngx_http_cartbot_json_free(void *data)
+{
+    cartbot_json_free(data);
+}
+
+
+/* yajl allocates with malloc(): tie the document's life to the pool */
+
+ngx_int_t
+ngx_http_cartbot_json_cleanup(ngx_pool_t *pool, yajl_val v)
+{
+    ngx_pool_cleanup_t  *cln;
+
+    if (v == NULL) {
+        return NGX_OK;
+    }
+
+    cln = ngx_pool_cleanup_add(pool, 0);
+    if (cln == NULL) {
+        cartbot_json_free(v);
+        return NGX_ERROR;
+    }
+
+    cln->handler = ngx_http_cartbot_json_free;
+    cln->data = v;
+
+    return NGX_OK;
+}
+
+
+/*
+ * The client body as a JSON document owned by the request pool.  Bodies
+ * are expected in memory (client_body_buffer_size equal to
+ * client_max_body_size): reading a temp file would block the worker, so
+ * such a body is refused like an oversized one.
+ */
+
+yajl_val
+ngx_http_cartbot_parse_body(ngx_http_request_t *r, char *err, size_t errlen)
+{
+    size_t          len;
+    u_char         *p;
+    yajl_val        v;
+    ngx_chain_t    *cl;
+
+    len = 0;
+
+    if (r->request_body == NULL || r->request_body->bufs == NULL) {
+        ngx_cpystrn((u_char *) err, (u_char *) "empty request body", errlen);
+        return NULL;
+    }
+
+    for (cl = r->request_body->bufs; cl; cl = cl->next) {
+        if (cl->buf->in_file) {
+            ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
+                          "cartbot: request body was buffered to a file; "
+                          "set client_body_buffer_size to "
+                          "client_max_body_size");
+            ngx_cpystrn((u_char *) err, (u_char *) "request body too large",
+                        errlen);
+            return NULL;
+        }
+
+        len += ngx_buf_size(cl->buf);
+    }
+
+    if (r->request_body->bufs->next == NULL) {
+        p = r->request_body->bufs->buf->pos;
+
+    } else {
+        p = ngx_pnalloc(r->pool, len);
+        if (p == NULL) {
+            ngx_cpystrn((u_char *) err, (u_char *) "out of memory", errlen);
+            return NULL;
+        }
+
+        len = 0;
+
+        for (cl = r->request_body->bufs; cl; cl = cl->next) {
+            ngx_memcpy(p + len, cl->buf->pos, cl->buf->last - cl->buf->pos);
+            len += cl->buf->last - cl->buf->pos;
+        }
+    }
+
+    v = cartbot_json_parse((const char *) p, len, err, errlen);
+
+    if (ngx_http_cartbot_json_cleanup(r->pool, v) != NGX_OK) {
+        return NULL;
+    }
+
+    return v;
+}
+
+
+ngx_int_t
+ngx_http_cartbot_send_json(ngx_http_request_t *r, ngx_uint_t status,
+    u_char *data, size_t len)
+{
+    ngx_int_t     rc;
+    ngx_buf_t    *b;
+    ngx_chain_t   out;
+
+    r->headers_out.status = status;
+    r->headers_out.content_length_n = len;
+    ngx_str_set(&r->headers_out.content_type, "application/json");
+    r->headers_out.content_type_len = r->headers_out.content_type.len;
+    r->headers_out.content_type_lowcase = NULL;
+
+    rc = ngx_http_send_header(r);
+
+    if (rc == NGX_ERROR || rc > NGX_OK || r->header_only) {
+        return rc;
+    }
+
+    b = ngx_calloc_buf(r->pool);
+    if (b == NULL) {
+        return NGX_ERROR;
+    }
+
+    b->pos = data;
+    b->last = data + len;
+    b->memory = len ? 1 : 0;
+    b->last_buf = (r == r->main) ? 1 : 0;
+    b->last_in_chain = 1;
+
+    out.buf = b;
+    out.next = NULL;
+
+    return ngx_http_output_filter(r, &out);
+}
+
+
+ngx_int_t
+ngx_http_cartbot_send_buf(ngx_http_request_t *r, ngx_uint_t status,
+    cartbot_buf_t *b)
+{
+    if (b->failed) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    cartbot_buf_add_char(b, '\n');
+
+    if (b->failed) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    return ngx_http_cartbot_send_json(r, status, (u_char *) b->data, b->len);
+}
+
+
+/* $request_id of the main request; the gateway may have set it */
+
+void
+ngx_http_cartbot_request_id(ngx_http_request_t *r, ngx_str_t *id)
+{
+    ngx_http_variable_value_t  *vv;
+    static ngx_str_t            name = ngx_string("request_id");
+
+    ngx_str_null(id);
+
+    vv = ngx_http_get_variable(r->main, &name,
+                               ngx_hash_key(name.data, name.len));
+
+    if (vv && !vv->not_found) {
+        id->data = vv->data;
+        id->len = vv->len;
+    }
+}
+
+
+/*
+ * {"error":{"code":"...","message":"...","request_id":"..."}}: the one
+ * error shape of the public API.  Answers the request; the caller returns
+ * or finalizes with what this returns.
+ */
+
+ngx_int_t
+ngx_http_cartbot_send_error(ngx_http_request_t *r, ngx_uint_t status,
+    const char *code, const char *message)
+{
+    ngx_str_t       id;
+    cartbot_buf_t   b;
+    cartbot_mem_t  *mem;
+
+    mem = ngx_http_cartbot_mem(r->pool);
+    if (mem == NULL) {
+        return NGX_ERROR;
+    }
+
+    ngx_http_cartbot_request_id(r, &id);
+
+    cartbot_buf_init(&b, mem, 256);
+    cartbot_buf_add_str(&b, "{\"error\":{\"code\":");
+    cartbot_json_add_string(&b, code, ngx_strlen(code));
+    cartbot_buf_add_str(&b, ",\"message\":");
+    cartbot_json_add_string(&b, message, ngx_strlen(message));
+    cartbot_buf_add_str(&b, ",\"request_id\":");
+    cartbot_json_add_string(&b, (const char *) id.data, id.len);
+    cartbot_buf_add_str(&b, "}}");
+
+    r->keepalive = r->keepalive && status < NGX_HTTP_INTERNAL_SERVER_ERROR;
+
+    return ngx_http_cartbot_send_buf(r, status, &b);
+}
+
+
+ngx_http_cartbot_ctx_t *
+ngx_http_cartbot_ctx_create(ngx_http_request_t *r,
+    ngx_http_cartbot_glue_t *glue, size_t size,
+    ngx_http_cartbot_resume_pt resume)
+{
+    ngx_http_cartbot_ctx_t  *ctx;
+
+    ctx = ngx_pcalloc(r->pool, size);
+    if (ctx == NULL) {
+        return NULL;
+    }
+
+    ctx->glue = glue;
+    ctx->resume = resume;
+
+    r->ctx[glue->module->ctx_index] = ctx;
+
+    return ctx;
+}
+
+
+/*
+ * The parent's write event handler while it waits: each finished
+ * subrequest posts the parent here.  Finished queries are advanced (a
+ * sign-in leads to the query, a conflict to a retry); when none is left
+ * in flight the module resumes.
+ */
+
+void
+ngx_http_cartbot_wake(ngx_http_request_t *r, ngx_module_t *module)
+{
+    ngx_http_cartbot_ctx_t  *ctx;
+
+    ctx = r->ctx[module->ctx_index];
+
+    if (ctx == NULL || ctx->responded) {
+        return;
+    }
+
+    ngx_log_debug1(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                   "cartbot wake: pending:%ui", ctx->pending);
+
+    if (ngx_http_cartbot_db_advance(r, ctx) != NGX_OK) {
+        ctx->responded = 1;
+        ngx_http_finalize_request(r, NGX_ERROR);
+        return;
+    }
+
+    if (ctx->pending) {
+        return;
+    }
+
+    ctx->resume(r, ctx);
+
+    /* resume either answered or started more queries */
+
+    if (ctx->pending == 0) {
+        ctx->responded = 1;
+    }
+}
+
+
+/*
+ * Client events reach only the active request; while the parent waits
+ * for a non-active subrequest nobody would notice a client that left.
+ * A reduced ngx_http_test_reading().
+ */
+
+void
+ngx_http_cartbot_check_broken_connection(ngx_http_request_t *r)
+{
+    int                n;
+    char               buf[1];
+    ngx_err_t          err;
+    ngx_connection_t  *c;
+
+    c = r->connection;
+
+#if (NGX_HTTP_V2)
+
+    if (r->stream) {
+        if (c->error) {
+            ngx_http_finalize_request(r, NGX_HTTP_CLIENT_CLOSED_REQUEST);
+        }
+
+        return;
+    }
+
+#endif
+
+    n = recv(c->fd, buf, 1, MSG_PEEK);
+
+    err = (n == -1) ? ngx_socket_errno : 0;
+
+    if (n > 0 || err == NGX_EAGAIN) {
+        return;
+    }
+
+    c->read->eof = 1;
+    c->error = 1;
+
+    ngx_log_error(NGX_LOG_INFO, c->log, err,
+                  "cartbot: client prematurely closed connection");
+
+    ngx_http_finalize_request(r, NGX_HTTP_CLIENT_CLOSED_REQUEST);
+}
