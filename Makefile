@@ -79,7 +79,8 @@ $(BUILD)/unit-tests: $(UNIT_SRCS) $(BUILD)/libcartbot.a shared/test/cartbot_test
 	$(CC) $(CORE_CFLAGS) -Ishared/test -o $@ $(UNIT_SRCS) \
 	    $(BUILD)/libcartbot.a $(CORE_LIBS)
 
-$(BUILD)/bin/cartbot-ctl: $(CTL_SRCS) $(BUILD)/libcartbot.a
+$(BUILD)/bin/cartbot-ctl: $(CTL_SRCS) $(wildcard tools/cartbot-ctl/*.h) \
+                          $(BUILD)/libcartbot.a
 	@mkdir -p $(dir $@)
 	$(CC) $(CORE_CFLAGS) -o $@ $(CTL_SRCS) $(BUILD)/libcartbot.a \
 	    -lcurl $(CORE_LIBS)
