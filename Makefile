@@ -28,7 +28,8 @@ UNIT_SRCS    = $(wildcard shared/test/*.c)
 CTL_SRCS     = $(wildcard tools/cartbot-ctl/*.c)
 GLUE_SRCS    = $(wildcard ngx_cartbot_*/*.c ngx_cartbot_*/*.h)
 
-.PHONY: all modules unit test test-db test-t deps run clean check-signature
+.PHONY: all modules unit test test-db test-ctl test-t test-valgrind deps run \
+        clean check-signature
 
 all: modules $(BUILD)/bin/cartbot-ctl $(BUILD)/unit-tests
 
@@ -98,14 +99,23 @@ test: deps
 	$(MAKE) check-signature
 	$(MAKE) unit
 	$(MAKE) test-db
+	$(MAKE) test-ctl
 	$(MAKE) test-t
 
 test-db:
 	cd tools/surreal-dev && node --test test/
 
+test-ctl:
+	CARTBOT_CTL=$(CURDIR)/$(BUILD)/bin/cartbot-ctl tools/cartbot-ctl/test.sh
+
 test-t:
 	CARTBOT_BUILD=$(CURDIR)/$(BUILD) NGINX_BIN=$(NGINX_BIN) \
 	    prove -I t/lib -v t/ 2>&1 | scripts/summary.sh
+
+# the t/ suite with nginx under valgrind (one process, master_process off)
+test-valgrind:
+	CARTBOT_VALGRIND=1 CARTBOT_BUILD=$(CURDIR)/$(BUILD) NGINX_BIN=$(NGINX_BIN) \
+	    prove -I t/lib t/
 
 run: deps
 	$(MAKE) all

@@ -146,6 +146,7 @@ ngx_http_cartbot_db_query(ngx_http_request_t *r, ngx_http_cartbot_ctx_t *ctx,
     q->next = ctx->queries;
     ctx->queries = q;
     ctx->pending++;
+    ctx->responded = 0;
 
     /* from now on the request is woken by its subrequests */
 

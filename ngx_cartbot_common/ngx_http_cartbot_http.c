@@ -300,13 +300,14 @@ ngx_http_cartbot_wake(ngx_http_request_t *r, ngx_module_t *module)
         return;
     }
 
+    /*
+     * resume either answers, after which r may be freed and must not be
+     * touched here, or starts more queries, which clears "responded"
+     */
+
+    ctx->responded = 1;
+
     ctx->resume(r, ctx);
-
-    /* resume either answered or started more queries */
-
-    if (ctx->pending == 0) {
-        ctx->responded = 1;
-    }
 }
 
 

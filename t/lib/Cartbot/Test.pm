@@ -41,6 +41,7 @@ sub new {
         workers  => $opts{workers} // 2,
         pids     => {},
         valgrind => $ENV{CARTBOT_VALGRIND} ? 1 : 0,
+        owner    => $$,
     }, $class;
 
     for my $m (qw/ gateway cart product session chat /) {
@@ -104,7 +105,7 @@ sub spawn {
         open STDOUT, '>>', $log or die "$log: $!";
         open STDERR, '>&', \*STDOUT;
         setpgrp(0, 0);
-        exec @cmd or die "exec $cmd[0]: $!";
+        exec @cmd or POSIX::_exit(127);
     }
 
     $self->{pids}{$name} = $pid;
@@ -372,6 +373,10 @@ sub finish {
 sub DESTROY {
     my ($self) = @_;
     local $?;
+
+    # forked helpers inherit the object: only its creator cleans up
+    return if $$ != $self->{owner};
+
     $self->stop if %{ $self->{pids} || {} };
 }
 
@@ -448,7 +453,8 @@ sub start_slow_db {
     if ($pid == 0) {
         setpgrp(0, 0);
         my $l = IO::Socket::INET->new(Listen => 64, LocalAddr => '127.0.0.1',
-            LocalPort => $port, Proto => 'tcp', ReuseAddr => 1) or exit 1;
+            LocalPort => $port, Proto => 'tcp', ReuseAddr => 1)
+            or POSIX::_exit(1);
         $SIG{CHLD} = 'IGNORE';
 
         while (my $c = $l->accept) {
@@ -457,11 +463,11 @@ sub start_slow_db {
             close $l;
             sleep $delay;
             my $u = IO::Socket::INET->new(PeerAddr => '127.0.0.1',
-                PeerPort => $target, Proto => 'tcp') or exit 0;
+                PeerPort => $target, Proto => 'tcp') or POSIX::_exit(0);
             relay($c, $u);
-            exit 0;
+            POSIX::_exit(0);
         }
-        exit 0;
+        POSIX::_exit(0);
     }
 
     $self->{pids}{slowdb} = $pid;
