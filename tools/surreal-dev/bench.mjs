@@ -1,0 +1,67 @@
+// Round-trip benchmark for surreal-dev (node builtins only; loopback only).
+//   node tools/surreal-dev/bench.mjs [--seq 1000] [--conc 32] [--total 5000]
+// Starts its own server on a free port, then measures trivial POST /sql requests
+// over keep-alive connections: sequential latency and concurrent throughput,
+// for a record user (Bearer JWT, the modules' path), root (Basic) and anonymous.
+
+import http from 'node:http';
+import { startServer, rootSql, SERVICE_SCHEMA, signinToken, rootAuth } from './test/helpers.mjs';
+
+const arg = (name, def) => {
+  const i = process.argv.indexOf(`--${name}`);
+  return i > 0 ? Number(process.argv[i + 1]) : def;
+};
+const SEQ = arg('seq', 1000);
+const CONC = arg('conc', 32);
+const TOTAL = arg('total', 5000);
+
+const srv = await startServer();
+await rootSql(srv, SERVICE_SCHEMA, { ns: 'production', db: 'chatbot' });
+const token = await signinToken(srv, 'cart', 'cart-secret');
+
+function post(agent, headers, body) {
+  return new Promise((resolve, reject) => {
+    const req = http.request({ host: '127.0.0.1', port: srv.port, method: 'POST', path: '/sql?v=1', agent, headers }, (res) => {
+      let n = 0;
+      res.on('data', (c) => { n += c.length; });
+      res.on('end', () => (res.statusCode === 200 ? resolve(n) : reject(new Error(`status ${res.statusCode}`))));
+    });
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
+const pct = (a, p) => a[Math.min(a.length - 1, Math.floor(a.length * p))];
+
+async function run(label, headers, body) {
+  const h = { accept: 'application/json', 'surreal-ns': 'production', 'surreal-db': 'chatbot', ...headers };
+  const agent1 = new http.Agent({ keepAlive: true, maxSockets: 1 });
+  for (let i = 0; i < 50; i++) await post(agent1, h, body); // warm-up
+  const lat = [];
+  for (let i = 0; i < SEQ; i++) {
+    const t = process.hrtime.bigint();
+    await post(agent1, h, body);
+    lat.push(Number(process.hrtime.bigint() - t) / 1e3);
+  }
+  lat.sort((a, b) => a - b);
+  const agentN = new http.Agent({ keepAlive: true, maxSockets: CONC });
+  let next = 0;
+  const t0 = process.hrtime.bigint();
+  await Promise.all(Array.from({ length: CONC }, async () => {
+    while (next++ < TOTAL) await post(agentN, h, body);
+  }));
+  const secs = Number(process.hrtime.bigint() - t0) / 1e9;
+  agent1.destroy();
+  agentN.destroy();
+  console.log(`${label.padEnd(34)} sequential x${SEQ}: median ${(pct(lat, 0.5) / 1000).toFixed(3)} ms, p90 ${(pct(lat, 0.9) / 1000).toFixed(3)} ms, p99 ${(pct(lat, 0.99) / 1000).toFixed(3)} ms | ${CONC} concurrent x${TOTAL}: ${(TOTAL / secs).toFixed(0)} req/s`);
+}
+
+try {
+  await run('warm-up', { authorization: `Bearer ${token}` }, 'RETURN 1');
+  await run('RETURN 1, Bearer (record user)', { authorization: `Bearer ${token}` }, 'RETURN 1');
+  await run('RETURN 1, Basic root', rootAuth(), 'RETURN 1');
+  await run('RETURN 1, anonymous', {}, 'RETURN 1');
+  await run('SELECT by id, Bearer (record user)', { authorization: `Bearer ${token}` }, 'SELECT * FROM product:tee_blue');
+} finally {
+  await srv.stop();
+}
