@@ -63,7 +63,7 @@ typedef struct {
 } ngx_http_cartbot_db_conf_t;
 
 
-/* "cartbot_<module>_db_query": a query configured in nginx.conf */
+/* "cartbot_<module>_db_query": one query configured in nginx.conf */
 
 typedef struct {
     ngx_str_t                   name;
@@ -81,13 +81,26 @@ typedef struct {
 
 typedef struct {
     ngx_http_cartbot_db_conf_t         db;
-    ngx_http_cartbot_db_query_conf_t   query;
+    ngx_array_t                       *queries;  /* ..._db_query_conf_t */
 } ngx_http_cartbot_loc_conf_t;
 
 
 /* the two directives every module has, "<prefix>_db" and "<prefix>_db_query" */
 
-#define ngx_http_cartbot_db_commands(prefix, glue)                               { ngx_string(prefix "_db"),                                                    NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_1MORE,       ngx_http_cartbot_db_set,                                                     NGX_HTTP_LOC_CONF_OFFSET,                                                    offsetof(ngx_http_cartbot_loc_conf_t, db),                                   &glue },                                                                                                                                                { ngx_string(prefix "_db_query"),                                              NGX_HTTP_LOC_CONF|NGX_CONF_1MORE,                                            ngx_http_cartbot_db_query_set,                                               NGX_HTTP_LOC_CONF_OFFSET,                                                    offsetof(ngx_http_cartbot_loc_conf_t, query),                                &glue }
+#define ngx_http_cartbot_db_commands(prefix, glue)                           \
+    { ngx_string(prefix "_db"),                                              \
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_1MORE, \
+      ngx_http_cartbot_db_set,                                               \
+      NGX_HTTP_LOC_CONF_OFFSET,                                              \
+      offsetof(ngx_http_cartbot_loc_conf_t, db),                             \
+      &glue },                                                               \
+                                                                             \
+    { ngx_string(prefix "_db_query"),                                        \
+      NGX_HTTP_LOC_CONF|NGX_CONF_1MORE,                                      \
+      ngx_http_cartbot_db_query_set,                                         \
+      NGX_HTTP_LOC_CONF_OFFSET,                                              \
+      offsetof(ngx_http_cartbot_loc_conf_t, queries),                        \
+      &glue }
 
 
 /* a module's request context starts with this */

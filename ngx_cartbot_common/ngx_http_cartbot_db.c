@@ -65,7 +65,8 @@ typedef struct {
 
 typedef struct {
     ngx_http_cartbot_ctx_t         ctx;
-    ngx_http_cartbot_db_query_t   *query;
+    ngx_uint_t                     nqueries;
+    ngx_http_cartbot_db_query_t  **queries;
 } ngx_http_cartbot_db_query_ctx_t;
 
 
@@ -1164,13 +1165,15 @@ ngx_http_cartbot_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
  * cartbot_<module>_db_query "SurrealQL" [name=value ...];
  *
  * Answers {"result": <value of the last statement>}.  Values are nginx
- * complex values ($arg_text, $jwt_claim_sub, ...) bound as $name.
+ * complex values ($arg_text, $jwt_claim_sub, ...) bound as $name.  Given
+ * several times in a location, the queries run in parallel and the answer
+ * is {"results": [...]} in configuration order.
  */
 
 char *
 ngx_http_cartbot_db_query_set(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 {
-    ngx_http_cartbot_db_query_conf_t  *qcf;
+    ngx_array_t                      **queries;
 
     u_char                            *eq;
     ngx_str_t                         *value;
@@ -1178,13 +1181,23 @@ ngx_http_cartbot_db_query_set(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     ngx_http_cartbot_glue_t           *glue;
     ngx_http_core_loc_conf_t          *clcf;
     ngx_http_cartbot_db_var_t         *var;
+    ngx_http_cartbot_db_query_conf_t  *qcf;
     ngx_http_compile_complex_value_t   ccv;
 
-    qcf = (ngx_http_cartbot_db_query_conf_t *) ((char *) conf + cmd->offset);
+    queries = (ngx_array_t **) ((char *) conf + cmd->offset);
     glue = cmd->post;
 
-    if (qcf->sql.data) {
-        return "is duplicate";
+    if (*queries == NULL) {
+        *queries = ngx_array_create(cf->pool, 2,
+                                    sizeof(ngx_http_cartbot_db_query_conf_t));
+        if (*queries == NULL) {
+            return NGX_CONF_ERROR;
+        }
+    }
+
+    qcf = ngx_array_push(*queries);
+    if (qcf == NULL) {
+        return NGX_CONF_ERROR;
     }
 
     value = cf->args->elts;
@@ -1243,7 +1256,7 @@ ngx_http_cartbot_db_query_handler(ngx_http_request_t *r, ngx_module_t *module)
 {
     ngx_int_t                          rc;
     ngx_str_t                          val;
-    ngx_uint_t                         i;
+    ngx_uint_t                         i, n;
     cartbot_mem_t                     *mem;
     cartbot_surreal_query_t            sq;
     ngx_http_cartbot_db_var_t         *var;
@@ -1254,7 +1267,6 @@ ngx_http_cartbot_db_query_handler(ngx_http_request_t *r, ngx_module_t *module)
 
     lcf = r->loc_conf[module->ctx_index];
     dbcf = &lcf->db;
-    qcf = &lcf->query;
 
     if (!(r->method & (NGX_HTTP_GET|NGX_HTTP_HEAD|NGX_HTTP_POST))) {
         return ngx_http_cartbot_send_error(r, NGX_HTTP_NOT_ALLOWED,
@@ -1282,25 +1294,6 @@ ngx_http_cartbot_db_query_handler(ngx_http_request_t *r, ngx_module_t *module)
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    cartbot_surreal_query_init(&sq, mem, (const char *) qcf->sql.data);
-
-    var = qcf->vars->elts;
-
-    for (i = 0; i < qcf->vars->nelts; i++) {
-        if (ngx_http_complex_value(r, &var[i].value, &val) != NGX_OK) {
-            return NGX_HTTP_INTERNAL_SERVER_ERROR;
-        }
-
-        if (cartbot_surreal_bind(&sq, (const char *) var[i].name.data,
-                                 (const char *) val.data, val.len)
-            != 0)
-        {
-            return ngx_http_cartbot_send_error(r, NGX_HTTP_BAD_REQUEST,
-                                               "invalid_request",
-                                               "a value is too long");
-        }
-    }
-
     ctx = (ngx_http_cartbot_db_query_ctx_t *)
           ngx_http_cartbot_ctx_create(r, dbcf->glue,
                                       sizeof(ngx_http_cartbot_db_query_ctx_t),
@@ -1309,17 +1302,65 @@ ngx_http_cartbot_db_query_handler(ngx_http_request_t *r, ngx_module_t *module)
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    ctx->query = ngx_http_cartbot_db_query(r, &ctx->ctx, dbcf, &sq);
-
-    if (ctx->query == NULL) {
-        return ngx_http_cartbot_send_error(r, NGX_HTTP_INTERNAL_SERVER_ERROR,
-                                           "internal_error",
-                                           "the query could not be started");
+    ctx->nqueries = lcf->queries->nelts;
+    ctx->queries = ngx_pcalloc(r->pool,
+                        ctx->nqueries * sizeof(ngx_http_cartbot_db_query_t *));
+    if (ctx->queries == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    /* the subrequest holds the request; this reference is dropped */
+    qcf = lcf->queries->elts;
+
+    for (n = 0; n < ctx->nqueries; n++) {
+
+        cartbot_surreal_query_init(&sq, mem, (const char *) qcf[n].sql.data);
+
+        var = qcf[n].vars->elts;
+
+        for (i = 0; i < qcf[n].vars->nelts; i++) {
+            if (ngx_http_complex_value(r, &var[i].value, &val) != NGX_OK) {
+                goto failed;
+            }
+
+            if (cartbot_surreal_bind(&sq, (const char *) var[i].name.data,
+                                     (const char *) val.data, val.len)
+                != 0)
+            {
+                if (n == 0) {
+                    return ngx_http_cartbot_send_error(r,
+                                                   NGX_HTTP_BAD_REQUEST,
+                                                   "invalid_request",
+                                                   "a value is too long");
+                }
+
+                goto failed;
+            }
+        }
+
+        ctx->queries[n] = ngx_http_cartbot_db_query(r, &ctx->ctx, dbcf, &sq);
+
+        if (ctx->queries[n] == NULL) {
+            goto failed;
+        }
+    }
+
+    /* the subrequests hold the request; this reference is dropped */
 
     r->main->count++;
+
+    return NGX_DONE;
+
+failed:
+
+    if (n == 0) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    /* a subrequest is already queued: end the request, do not answer */
+
+    ctx->ctx.responded = 1;
+    r->main->count++;
+    ngx_http_finalize_request(r, NGX_ERROR);
 
     return NGX_DONE;
 }
@@ -1330,16 +1371,22 @@ ngx_http_cartbot_db_query_resume(ngx_http_request_t *r,
     ngx_http_cartbot_ctx_t *ctx)
 {
     ngx_int_t                         rc;
+    ngx_uint_t                        n;
     cartbot_buf_t                     b;
     cartbot_mem_t                    *mem;
     ngx_http_cartbot_db_query_t      *q;
+    ngx_http_cartbot_db_query_ctx_t  *qctx;
 
-    q = ((ngx_http_cartbot_db_query_ctx_t *) ctx)->query;
+    qctx = (ngx_http_cartbot_db_query_ctx_t *) ctx;
 
-    if (q->error || q->result.outcome != CARTBOT_SURREAL_OK) {
-        rc = ngx_http_cartbot_db_send_error(r, q);
-        ngx_http_finalize_request(r, rc);
-        return;
+    for (n = 0; n < qctx->nqueries; n++) {
+        q = qctx->queries[n];
+
+        if (q->error || q->result.outcome != CARTBOT_SURREAL_OK) {
+            rc = ngx_http_cartbot_db_send_error(r, q);
+            ngx_http_finalize_request(r, rc);
+            return;
+        }
     }
 
     mem = ngx_http_cartbot_mem(r->pool);
@@ -1348,12 +1395,23 @@ ngx_http_cartbot_db_query_resume(ngx_http_request_t *r,
         return;
     }
 
-    cartbot_buf_init(&b, mem, 256 + q->sr_body.len);
-    cartbot_buf_add_str(&b, "{\"result\":");
-    cartbot_json_add_value(&b, q->result.nstmts
+    cartbot_buf_init(&b, mem, 1024);
+    cartbot_buf_add_str(&b, qctx->nqueries == 1 ? "{\"result\":"
+                                                : "{\"results\":[");
+
+    for (n = 0; n < qctx->nqueries; n++) {
+        q = qctx->queries[n];
+
+        if (n) {
+            cartbot_buf_add_char(&b, ',');
+        }
+
+        cartbot_json_add_value(&b, q->result.nstmts
                                ? q->result.stmts[q->result.nstmts - 1].result
                                : NULL);
-    cartbot_buf_add_char(&b, '}');
+    }
+
+    cartbot_buf_add_str(&b, qctx->nqueries == 1 ? "}" : "]}");
 
     rc = ngx_http_cartbot_send_buf(r, NGX_HTTP_OK, &b);
 

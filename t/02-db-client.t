@@ -18,7 +18,14 @@ my $t = Cartbot::Test->new;
 
 $t->start_db->migrate;
 
-$t->write_conf(<<'CONF');
+# a relay that holds each database connection one second
+my $slow = $t->start_slow_db(1);
+
+$t->write_conf(<<"CONF" . <<'CONF');
+    upstream slow_surrealdb {
+        server  127.0.0.1:$slow;
+    }
+CONF
     server {
         listen  127.0.0.1:%%PORT%%;
 
@@ -48,6 +55,25 @@ $t->write_conf(<<'CONF');
 
         location = /t/product/broken {
             cartbot_product_db_query "SELEKT * FROM product";
+        }
+
+        location = /_t/slow/sql {
+            include  cartbot/db_proxy.conf;
+            proxy_read_timeout  5s;
+            proxy_pass  http://slow_surrealdb/sql;
+        }
+
+        location = /t/product/parallel {
+            cartbot_product_db  /_t/slow/sql  signin=/_cartbot/db/signin
+                                credentials=secrets/product.json;
+            cartbot_product_db_query "RETURN 'first'";
+            cartbot_product_db_query "RETURN 'second'";
+            cartbot_product_db_query "RETURN $n" n=$arg_n;
+        }
+
+        location = /t/product/parallel-failing {
+            cartbot_product_db_query "RETURN 'fine'";
+            cartbot_product_db_query "THROW 'the second one failed'";
         }
 
         location = /t/cart/update-product {
@@ -125,6 +151,21 @@ is($t->get('/t/product/count')->{json}{result}, 1 + @evil,
 my $types = $t->sql('SELECT VALUE type::of(name) FROM product');
 is_deeply([ sort @$types ], [ ('string') x (1 + @evil) ],
     'every name is a string');
+
+# --- several queries of one request run in parallel ------------------------
+
+$t->get('/t/product/count');     # the product token is cached now
+
+$r = $t->get('/t/product/parallel?n=42');
+is($r->{status}, 200, 'three queries in one request');
+is_deeply($r->{json}{results}, ['first', 'second', '42'],
+    'answers in configuration order');
+cmp_ok($r->{elapsed}, '<', 1.9,
+    'three queries held 1 s each overlapped');
+
+$r = $t->get('/t/product/parallel-failing');
+is($r->{status}, 422, 'one failing query fails the request');
+is($r->{json}{error}{message}, 'the second one failed', 'and says which');
 
 # --- statement errors -------------------------------------------------------
 
