@@ -13,7 +13,6 @@ import { createHash, createHmac, randomBytes, randomUUID } from 'node:crypto';
 import { Surreal, Uuid as SdkUuid, CborCodec } from 'surrealdb';
 import { createNodeEngines } from '@surrealdb/node';
 import { decode as cborDecode } from './cbor.mjs';
-import { toJson } from './render.mjs';
 
 export const RAW = Symbol('raw-cbor');
 
@@ -194,11 +193,6 @@ export class Engine {
     this.drained = null;
   }
 
-  static endpointUrl(path) {
-    if (!path || path === 'memory' || path === 'mem://' || path === 'mem:') return 'mem://';
-    return path;
-  }
-
   // endpoint: 'mem://' | 'surrealkv:///abs/path' | 'surrealkv+versioned:///abs' | 'rocksdb:///abs'
   static async open(endpoint, opts = {}) {
     let eng = null;
@@ -332,7 +326,17 @@ export class Engine {
     // null unsets; never send a db without a namespace (the engine would panic)
     const n = ns ?? null;
     const d = n === null ? null : (db ?? null);
-    await this.call('use', [n, d], sid);
+    // USE also makes sure the namespace/database exist (a catalog write), which
+    // can hit a write conflict when concurrent requests name the same new one.
+    for (let attempt = 0; ; attempt++) {
+      try {
+        await this.call('use', [n, d], sid);
+        return;
+      } catch (e) {
+        if (!(e instanceof RpcError) || !/can be retried|conflict/i.test(e.message) || attempt >= 20) throw e;
+        await new Promise((r) => setTimeout(r, 1 + Math.random() * 5 * (attempt + 1)));
+      }
+    }
   }
 
   // ---- per-request sessions ------------------------------------------------
@@ -539,4 +543,3 @@ export class Engine {
   }
 }
 
-export { toJson };

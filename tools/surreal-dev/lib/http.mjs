@@ -10,7 +10,7 @@ import { randomUUID } from 'node:crypto';
 import zlib from 'node:zlib';
 import { AuthError, RpcError, RAW } from './engine.mjs';
 import { toJson } from './render.mjs';
-import { encode as cborEncode, NONE } from './cbor.mjs';
+import { encode as cborEncode } from './cbor.mjs';
 
 const SQL_BODY_LIMIT = 1 << 20; // SURREAL_HTTP_MAX_SQL_BODY_SIZE
 const SIGNIN_BODY_LIMIT = 1 << 10; // the signin router uses HTTP_MAX_SIGNUP_BODY_SIZE (1 KiB)
@@ -326,6 +326,13 @@ export function createHandler(engine, opts = {}) {
         const [status, b] = classify(e.message);
         return sendJson(ctx, status, b);
       }
+      if (/^Unsupported value type/.test(e.message)) {
+        // The engine ran the statements but cannot put the result on its CBOR
+        // channel (regex values); a real server would render them as "/.../".
+        log('warn', `result not transferable from the engine: ${e.message}`);
+        return sendJson(ctx, 500, errorBody(500, 'surreal-dev cannot return this result',
+          'The statements ran, but the embedded engine cannot encode the result (regex values cannot cross its RPC channel).', e.message));
+      }
       throw e;
     } finally {
       if (DEFINITIONS_RE.test(sql)) engine.definitionsMayHaveChanged();
@@ -539,4 +546,3 @@ export function createHandler(engine, opts = {}) {
   };
 }
 
-export { NONE };
