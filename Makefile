@@ -16,7 +16,7 @@ CC          ?= cc
 CFLAGS      ?= -O2 -g
 CORE_CFLAGS  = $(CFLAGS) -std=gnu11 -Wall -Wextra -Werror -fPIC \
                -fvisibility=hidden -Ishared
-CORE_LIBS    = -lyajl -lcrypto
+CORE_LIBS    = -lyajl -lcrypto -lm
 
 MODULES      = gateway cart product session chat
 MODULE_SO    = $(MODULES:%=$(BUILD)/modules/ngx_cartbot_%_module.so)

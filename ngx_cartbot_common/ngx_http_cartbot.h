@@ -82,10 +82,14 @@ typedef struct {
 typedef struct {
     ngx_http_cartbot_db_conf_t         db;
     ngx_array_t                       *queries;  /* ..._db_query_conf_t */
+    ngx_http_complex_value_t          *user;     /* who is asking */
 } ngx_http_cartbot_loc_conf_t;
 
 
-/* the two directives every module has, "<prefix>_db" and "<prefix>_db_query" */
+/*
+ * The directives every module has: "<prefix>_db", "<prefix>_db_query" and
+ * "<prefix>_user" (the caller's identity, e.g. $jwt_claim_sub).
+ */
 
 #define ngx_http_cartbot_db_commands(prefix, glue)                           \
     { ngx_string(prefix "_db"),                                              \
@@ -100,7 +104,23 @@ typedef struct {
       ngx_http_cartbot_db_query_set,                                         \
       NGX_HTTP_LOC_CONF_OFFSET,                                              \
       offsetof(ngx_http_cartbot_loc_conf_t, queries),                        \
-      &glue }
+      &glue },                                                               \
+                                                                             \
+    { ngx_string(prefix "_user"),                                            \
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1, \
+      ngx_http_set_complex_value_slot,                                       \
+      NGX_HTTP_LOC_CONF_OFFSET,                                              \
+      offsetof(ngx_http_cartbot_loc_conf_t, user),                           \
+      NULL }
+
+
+/* what a THROWn "code: detail" from a module's query answers */
+
+typedef struct {
+    const char                        *code;
+    ngx_uint_t                         status;
+    const char                        *message;  /* NULL: the detail */
+} ngx_http_cartbot_db_thrown_t;
 
 
 /* a module's request context starts with this */
@@ -142,6 +162,10 @@ struct ngx_http_cartbot_db_query_s {
     const char                   *error_code;
     const char                   *error_message;
     ngx_msec_t                    elapsed;
+
+    /* a conflicting write waits here before it is tried again */
+    ngx_event_t                   backoff;
+    ngx_http_request_t           *request;
 };
 
 
@@ -150,6 +174,10 @@ cartbot_mem_t *ngx_http_cartbot_mem(ngx_pool_t *pool);
 ngx_int_t ngx_http_cartbot_json_cleanup(ngx_pool_t *pool, yajl_val v);
 yajl_val ngx_http_cartbot_parse_body(ngx_http_request_t *r, char *err,
     size_t errlen);
+ngx_int_t ngx_http_cartbot_read_json_body(ngx_http_request_t *r,
+    ngx_http_client_body_handler_pt handler);
+ngx_int_t ngx_http_cartbot_unescape_arg(ngx_http_request_t *r,
+    ngx_str_t *arg);
 
 /* responses */
 ngx_int_t ngx_http_cartbot_send_json(ngx_http_request_t *r,
@@ -159,6 +187,8 @@ ngx_int_t ngx_http_cartbot_send_buf(ngx_http_request_t *r, ngx_uint_t status,
 ngx_int_t ngx_http_cartbot_send_error(ngx_http_request_t *r,
     ngx_uint_t status, const char *code, const char *message);
 void ngx_http_cartbot_request_id(ngx_http_request_t *r, ngx_str_t *id);
+ngx_int_t ngx_http_cartbot_status_error(ngx_http_request_t *r,
+    ngx_int_t status);
 
 /* request life cycle around subrequests */
 ngx_http_cartbot_ctx_t *ngx_http_cartbot_ctx_create(ngx_http_request_t *r,
@@ -177,12 +207,18 @@ ngx_http_cartbot_db_query_t *ngx_http_cartbot_db_query(ngx_http_request_t *r,
     cartbot_surreal_query_t *q);
 ngx_int_t ngx_http_cartbot_db_send_error(ngx_http_request_t *r,
     ngx_http_cartbot_db_query_t *q);
+ngx_int_t ngx_http_cartbot_db_send_thrown(ngx_http_request_t *r,
+    ngx_http_cartbot_db_query_t *q, ngx_http_cartbot_db_thrown_t *map);
 
 /* "cartbot_<module>_db_query" */
 char *ngx_http_cartbot_db_query_set(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 ngx_int_t ngx_http_cartbot_db_query_handler(ngx_http_request_t *r,
     ngx_module_t *module);
+
+/* the caller's identity; NGX_DECLINED when there is none */
+ngx_int_t ngx_http_cartbot_user(ngx_http_request_t *r,
+    ngx_http_cartbot_loc_conf_t *lcf, ngx_str_t *user);
 
 /* configuration of the common part */
 void *ngx_http_cartbot_create_loc_conf(ngx_conf_t *cf, size_t size);

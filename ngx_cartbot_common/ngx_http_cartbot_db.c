@@ -87,6 +87,10 @@ static void ngx_http_cartbot_db_finish(ngx_http_request_t *r,
     const char *message);
 static void ngx_http_cartbot_db_transport_error(ngx_http_request_t *r,
     ngx_http_cartbot_db_query_t *q);
+static ngx_int_t ngx_http_cartbot_db_retry_later(ngx_http_request_t *r,
+    ngx_http_cartbot_db_query_t *q);
+static void ngx_http_cartbot_db_retry(ngx_event_t *ev);
+static void ngx_http_cartbot_db_cancel_retry(void *data);
 
 static ngx_int_t ngx_http_cartbot_db_token_get(ngx_http_cartbot_db_conf_t *conf,
     ngx_pool_t *pool, ngx_str_t *token);
@@ -614,7 +618,7 @@ ngx_http_cartbot_db_answered(ngx_http_request_t *r,
                           "cartbot db: write conflict, retry %ui of %ui",
                           q->attempts, q->conf->retries);
 
-            return ngx_http_cartbot_db_issue(r, q, NGX_HTTP_CARTBOT_DB_SQL);
+            return ngx_http_cartbot_db_retry_later(r, q);
         }
 
         ngx_http_cartbot_db_finish(r, q, NGX_HTTP_CONFLICT, "conflict",
@@ -654,6 +658,77 @@ ngx_http_cartbot_db_answered(ngx_http_request_t *r,
                                    "the database answered in an "
                                    "unexpected way");
         return NGX_OK;
+    }
+}
+
+
+/*
+ * Conflicting writers that retry at once collide again: wait a random
+ * time that doubles with each attempt (4 ms, 8 ms, ... up to 256 ms).
+ */
+
+static ngx_int_t
+ngx_http_cartbot_db_retry_later(ngx_http_request_t *r,
+    ngx_http_cartbot_db_query_t *q)
+{
+    ngx_msec_t           cap;
+    ngx_pool_cleanup_t  *cln;
+
+    if (q->request == NULL) {
+        cln = ngx_pool_cleanup_add(r->pool, 0);
+        if (cln == NULL) {
+            return NGX_ERROR;
+        }
+
+        cln->handler = ngx_http_cartbot_db_cancel_retry;
+        cln->data = q;
+
+        q->request = r;
+        q->backoff.handler = ngx_http_cartbot_db_retry;
+        q->backoff.data = q;
+        q->backoff.log = r->connection->log;
+    }
+
+    cap = (ngx_msec_t) 4 << ngx_min(q->attempts, 6);
+
+    /* nothing is in flight for this query while it waits */
+    q->sr_done = 0;
+
+    ngx_add_timer(&q->backoff, 1 + (ngx_msec_t) ngx_random() % cap);
+
+    return NGX_OK;
+}
+
+
+static void
+ngx_http_cartbot_db_retry(ngx_event_t *ev)
+{
+    ngx_http_cartbot_db_query_t *q = ev->data;
+
+    ngx_connection_t    *c;
+    ngx_http_request_t  *r;
+
+    r = q->request;
+    c = r->connection;
+
+    if (ngx_http_cartbot_db_issue(r, q, NGX_HTTP_CARTBOT_DB_SQL) != NGX_OK) {
+        q->ctx->responded = 1;
+        ngx_http_finalize_request(r, NGX_ERROR);
+    }
+
+    /* a subrequest made outside the request's own events must be run */
+
+    ngx_http_run_posted_requests(c);
+}
+
+
+static void
+ngx_http_cartbot_db_cancel_retry(void *data)
+{
+    ngx_http_cartbot_db_query_t *q = data;
+
+    if (q->backoff.timer_set) {
+        ngx_del_timer(&q->backoff);
     }
 }
 
@@ -756,6 +831,52 @@ ngx_http_cartbot_db_send_error(ngx_http_request_t *r,
     }
 
     return ngx_http_cartbot_send_error(r, 422, "query_failed", message);
+}
+
+
+/*
+ * A module's queries THROW "code" or "code: detail"; the module's map
+ * turns known codes into statuses.  Anything else is answered as
+ * ngx_http_cartbot_db_send_error() would.
+ */
+
+ngx_int_t
+ngx_http_cartbot_db_send_thrown(ngx_http_request_t *r,
+    ngx_http_cartbot_db_query_t *q, ngx_http_cartbot_db_thrown_t *map)
+{
+    size_t         n;
+    const char    *text, *detail;
+
+    if (q->error || q->result.error == NULL
+        || q->result.error->kind == NULL
+        || ngx_strcmp(q->result.error->kind, "Thrown") != 0)
+    {
+        return ngx_http_cartbot_db_send_error(r, q);
+    }
+
+    text = cartbot_surreal_thrown(q->result.error);
+
+    for ( /* void */ ; map->code; map++) {
+        n = ngx_strlen(map->code);
+
+        if (ngx_strncmp(text, map->code, n) != 0
+            || (text[n] != '\0' && text[n] != ':'))
+        {
+            continue;
+        }
+
+        detail = text + n;
+
+        while (*detail == ':' || *detail == ' ') {
+            detail++;
+        }
+
+        return ngx_http_cartbot_send_error(r, map->status, map->code,
+                                           map->message ? map->message
+                                                        : detail);
+    }
+
+    return ngx_http_cartbot_db_send_error(r, q);
 }
 
 
@@ -949,7 +1070,7 @@ ngx_http_cartbot_db_set(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     }
 
     dbcf->sql_uri = value[1];
-    dbcf->retries = 5;
+    dbcf->retries = 8;
     dbcf->glue = glue;
 
     ngx_str_null(&path);
@@ -1155,6 +1276,10 @@ ngx_http_cartbot_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
 
     if (conf->db.sql_uri.data == NULL) {
         conf->db = prev->db;
+    }
+
+    if (conf->user == NULL) {
+        conf->user = prev->user;
     }
 
     return NGX_CONF_OK;

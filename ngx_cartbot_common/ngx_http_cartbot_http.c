@@ -136,6 +136,64 @@ ngx_http_cartbot_parse_body(ngx_http_request_t *r, char *err, size_t errlen)
 }
 
 
+/*
+ * Starts reading a JSON body: a body of another media type is refused with
+ * 415 before it is read.  Returns what ngx_http_read_client_request_body()
+ * does, or the status already answered.
+ */
+
+ngx_int_t
+ngx_http_cartbot_read_json_body(ngx_http_request_t *r,
+    ngx_http_client_body_handler_pt handler)
+{
+    ngx_str_t  *type;
+
+    type = r->headers_in.content_type ? &r->headers_in.content_type->value
+                                      : NULL;
+
+    if (type && !(type->len >= 16
+                  && ngx_strncasecmp(type->data,
+                                     (u_char *) "application/json", 16) == 0
+                  && (type->len == 16 || type->data[16] == ';'
+                      || type->data[16] == ' ')))
+    {
+        return ngx_http_cartbot_send_error(r,
+                                          NGX_HTTP_UNSUPPORTED_MEDIA_TYPE,
+                                          "unsupported_media_type",
+                                          "send application/json");
+    }
+
+    return ngx_http_read_client_request_body(r, handler);
+}
+
+
+/* an argument as the client meant it: %XX and '+' decoded, in the pool */
+
+ngx_int_t
+ngx_http_cartbot_unescape_arg(ngx_http_request_t *r, ngx_str_t *arg)
+{
+    u_char  *dst, *src, *p;
+
+    p = ngx_pnalloc(r->pool, arg->len);
+    if (p == NULL) {
+        return NGX_ERROR;
+    }
+
+    for (src = arg->data, dst = p; src < arg->data + arg->len; src++) {
+        *dst++ = (*src == '+') ? ' ' : *src;
+    }
+
+    src = p;
+    dst = p;
+    ngx_unescape_uri(&dst, &src, arg->len, 0);
+
+    arg->len = dst - p;
+    arg->data = p;
+
+    return NGX_OK;
+}
+
+
 ngx_int_t
 ngx_http_cartbot_send_json(ngx_http_request_t *r, ngx_uint_t status,
     u_char *data, size_t len)
@@ -248,6 +306,37 @@ ngx_http_cartbot_send_error(ngx_http_request_t *r, ngx_uint_t status,
 }
 
 
+/*
+ * The JSON error for a status a handler stopped with before anything was
+ * sent; NGX_ERROR stays NGX_ERROR.
+ */
+
+ngx_int_t
+ngx_http_cartbot_status_error(ngx_http_request_t *r, ngx_int_t status)
+{
+    switch (status) {
+
+    case NGX_ERROR:
+        return NGX_ERROR;
+
+    case NGX_HTTP_UNAUTHORIZED:
+        return ngx_http_cartbot_send_error(r, NGX_HTTP_UNAUTHORIZED,
+                                           "authentication_required",
+                                           "sign in first");
+
+    case NGX_HTTP_BAD_REQUEST:
+        return ngx_http_cartbot_send_error(r, NGX_HTTP_BAD_REQUEST,
+                                           "invalid_request",
+                                           "the request is not valid");
+
+    default:
+        return ngx_http_cartbot_send_error(r, NGX_HTTP_INTERNAL_SERVER_ERROR,
+                                           "internal_error",
+                                           "internal error");
+    }
+}
+
+
 ngx_http_cartbot_ctx_t *
 ngx_http_cartbot_ctx_create(ngx_http_request_t *r,
     ngx_http_cartbot_glue_t *glue, size_t size,
@@ -354,4 +443,24 @@ ngx_http_cartbot_check_broken_connection(ngx_http_request_t *r)
                   "cartbot: client prematurely closed connection");
 
     ngx_http_finalize_request(r, NGX_HTTP_CLIENT_CLOSED_REQUEST);
+}
+
+
+ngx_int_t
+ngx_http_cartbot_user(ngx_http_request_t *r, ngx_http_cartbot_loc_conf_t *lcf,
+    ngx_str_t *user)
+{
+    ngx_str_null(user);
+
+    if (lcf->user
+        && ngx_http_complex_value(r, lcf->user, user) != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    if (user->len == 0) {
+        return NGX_DECLINED;
+    }
+
+    return NGX_OK;
 }

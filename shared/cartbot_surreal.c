@@ -350,6 +350,37 @@ cartbot_surreal_thrown(const cartbot_surreal_stmt_t *stmt)
 
 
 const char *
+cartbot_surreal_record_key(const char *table, const char *id, size_t len,
+    size_t *keylen)
+{
+    size_t  i, tlen;
+
+    tlen = strlen(table);
+
+    if (len > tlen && id[tlen] == ':' && memcmp(id, table, tlen) == 0) {
+        id += tlen + 1;
+        len -= tlen + 1;
+    }
+
+    if (len == 0 || len > 64) {
+        return NULL;
+    }
+
+    for (i = 0; i < len; i++) {
+        if (!((id[i] >= 'a' && id[i] <= 'z') || (id[i] >= 'A' && id[i] <= 'Z')
+              || (id[i] >= '0' && id[i] <= '9') || id[i] == '_'))
+        {
+            return NULL;
+        }
+    }
+
+    *keylen = len;
+
+    return id;
+}
+
+
+const char *
 cartbot_surreal_signin_token(yajl_val answer)
 {
     yajl_val  token;

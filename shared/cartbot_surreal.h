@@ -94,6 +94,14 @@ yajl_val cartbot_surreal_last(const cartbot_surreal_result_t *res);
 /* "An error occurred: boom" -> "boom" for THROWn errors, else the message */
 const char *cartbot_surreal_thrown(const cartbot_surreal_stmt_t *stmt);
 
+/*
+ * The key of a record id given as "table:key" or "key" (clients may send
+ * either): letters, digits and '_', 1 to 64 of them.  Returns the key or
+ * NULL when the text is not such an id of that table.
+ */
+const char *cartbot_surreal_record_key(const char *table, const char *id,
+    size_t len, size_t *keylen);
+
 /* the text of "token" in a /signin answer, NULL when absent */
 const char *cartbot_surreal_signin_token(yajl_val answer);
 
