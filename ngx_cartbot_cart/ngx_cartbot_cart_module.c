@@ -46,9 +46,18 @@ typedef struct {
 
 
 typedef struct {
+    ngx_http_cartbot_lanes_t       lanes;        /* per worker */
+} ngx_http_cartbot_cart_main_conf_t;
+
+
+typedef struct {
     ngx_http_cartbot_ctx_t         ctx;
     ngx_http_cartbot_db_query_t   *query;
     ngx_str_t                      session;      /* the record key */
+    ngx_str_t                      product;
+    long long                      quantity;
+    ngx_uint_t                     op;
+    ngx_http_cartbot_lane_waiter_t lane;
 } ngx_http_cartbot_cart_ctx_t;
 
 
@@ -57,6 +66,7 @@ static void ngx_http_cartbot_cart_body(ngx_http_request_t *r);
 static ngx_int_t ngx_http_cartbot_cart_start(ngx_http_request_t *r,
     ngx_uint_t op, ngx_str_t *session, ngx_str_t *product,
     long long quantity);
+static void ngx_http_cartbot_cart_go(ngx_http_request_t *r);
 static void ngx_http_cartbot_cart_resume(ngx_http_request_t *r,
     ngx_http_cartbot_ctx_t *ctx);
 static ngx_int_t ngx_http_cartbot_cart_answer(ngx_http_request_t *r,
@@ -65,6 +75,7 @@ static ngx_int_t ngx_http_cartbot_cart_id(ngx_http_request_t *r,
     const char *table, const char *text, size_t len, ngx_str_t *key);
 static void ngx_http_cartbot_cart_wake(ngx_http_request_t *r);
 static ngx_int_t ngx_http_cartbot_cart_query_handler(ngx_http_request_t *r);
+static void *ngx_http_cartbot_cart_create_main_conf(ngx_conf_t *cf);
 static void *ngx_http_cartbot_cart_create_loc_conf(ngx_conf_t *cf);
 static char *ngx_http_cartbot_cart_merge_loc_conf(ngx_conf_t *cf,
     void *parent, void *child);
@@ -127,7 +138,8 @@ static ngx_http_module_t  ngx_http_cartbot_cart_module_ctx = {
     NULL,                                  /* preconfiguration */
     NULL,                                  /* postconfiguration */
 
-    NULL,                                  /* create main configuration */
+    ngx_http_cartbot_cart_create_main_conf,
+                                           /* create main configuration */
     NULL,                                  /* init main configuration */
 
     NULL,                                  /* create server configuration */
@@ -170,13 +182,20 @@ ngx_module_t  ngx_cartbot_cart_module = {
     "IF $sess.status != 'active'"                                            \
     " { THROW 'session_not_active: this session is ' + $sess.status };"
 
+/*
+ * Every change also writes the session: changes of one session, and a
+ * checkout, conflict there and are serialized.  (Last in the transaction:
+ * the engine's $value.exists() does not see a record updated earlier in
+ * the same transaction.)
+ */
+
+#define NGX_HTTP_CARTBOT_CART_TOUCH                                          \
+    "UPDATE $s SET last_active = time::now();"
+
 #define NGX_HTTP_CARTBOT_CART_PRODUCT                                        \
     "LET $p = type::record('product', $pid);"                                \
     "LET $prod = $p.*;"                                                      \
     "IF $prod = NONE { THROW 'product_not_found' };"
-
-#define NGX_HTTP_CARTBOT_CART_TOUCH                                          \
-    "UPDATE $s SET last_active = time::now();"
 
 #define NGX_HTTP_CARTBOT_CART_SUMMARY                                        \
     "RETURN { status: $s.status, lines: (SELECT product_id,"                 \
@@ -349,13 +368,15 @@ ngx_http_cartbot_cart_handler(ngx_http_request_t *r)
 static void
 ngx_http_cartbot_cart_body(ngx_http_request_t *r)
 {
-    char                              err[128];
-    yajl_val                          body, v;
-    ngx_int_t                         rc;
-    ngx_str_t                         session, product;
-    long long                         quantity, min;
-    const char                       *s;
-    ngx_http_cartbot_cart_loc_conf_t *clcf;
+    char                                err[128];
+    yajl_val                            body, v;
+    ngx_int_t                           rc;
+    ngx_str_t                           session, product;
+    long long                           quantity, min;
+    const char                         *s;
+    ngx_http_cartbot_cart_ctx_t        *ctx;
+    ngx_http_cartbot_cart_loc_conf_t   *clcf;
+    ngx_http_cartbot_cart_main_conf_t  *cmcf;
 
     clcf = ngx_http_get_module_loc_conf(r, ngx_cartbot_cart_module);
 
@@ -423,12 +444,43 @@ ngx_http_cartbot_cart_body(ngx_http_request_t *r)
         }
     }
 
-    rc = ngx_http_cartbot_cart_start(r, (clcf->op
-                                         == NGX_HTTP_CARTBOT_CART_UPDATE
-                                         && quantity == 0)
-                                        ? NGX_HTTP_CARTBOT_CART_REMOVE
-                                        : clcf->op,
-                                     &session, &product, quantity);
+    ctx = ngx_http_get_module_ctx(r, ngx_cartbot_cart_module);
+    cmcf = ngx_http_get_module_main_conf(r, ngx_cartbot_cart_module);
+
+    ctx->op = (clcf->op == NGX_HTTP_CARTBOT_CART_UPDATE && quantity == 0)
+              ? NGX_HTTP_CARTBOT_CART_REMOVE : clcf->op;
+    ctx->session = session;
+    ctx->product = product;
+    ctx->quantity = quantity;
+
+    /* one change of a cart at a time in this worker */
+
+    rc = ngx_http_cartbot_lane_enter(r, &cmcf->lanes, &session, &ctx->lane,
+                                     ngx_http_cartbot_cart_go);
+
+    if (rc == NGX_AGAIN) {
+        return;
+    }
+
+    if (rc != NGX_OK) {
+        ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+        return;
+    }
+
+    ngx_http_cartbot_cart_go(r);
+}
+
+
+static void
+ngx_http_cartbot_cart_go(ngx_http_request_t *r)
+{
+    ngx_int_t                     rc;
+    ngx_http_cartbot_cart_ctx_t  *ctx;
+
+    ctx = ngx_http_get_module_ctx(r, ngx_cartbot_cart_module);
+
+    rc = ngx_http_cartbot_cart_start(r, ctx->op, &ctx->session,
+                                     &ctx->product, ctx->quantity);
     if (rc != NGX_OK) {
         ngx_http_finalize_request(r, ngx_http_cartbot_status_error(r, rc));
     }
@@ -448,7 +500,10 @@ ngx_http_cartbot_cart_start(ngx_http_request_t *r, ngx_uint_t op,
 
     clcf = ngx_http_get_module_loc_conf(r, ngx_cartbot_cart_module);
     ctx = ngx_http_get_module_ctx(r, ngx_cartbot_cart_module);
-    ctx->session = *session;
+
+    if (ctx->session.data != session->data) {
+        ctx->session = *session;
+    }
 
     switch (ngx_http_cartbot_user(r, &clcf->cartbot, &user)) {
 
@@ -654,6 +709,22 @@ static ngx_int_t
 ngx_http_cartbot_cart_query_handler(ngx_http_request_t *r)
 {
     return ngx_http_cartbot_db_query_handler(r, &ngx_cartbot_cart_module);
+}
+
+
+static void *
+ngx_http_cartbot_cart_create_main_conf(ngx_conf_t *cf)
+{
+    ngx_http_cartbot_cart_main_conf_t  *cmcf;
+
+    cmcf = ngx_pcalloc(cf->pool, sizeof(ngx_http_cartbot_cart_main_conf_t));
+    if (cmcf == NULL) {
+        return NULL;
+    }
+
+    ngx_http_cartbot_lanes_init(&cmcf->lanes);
+
+    return cmcf;
 }
 
 

@@ -123,6 +123,23 @@ typedef struct {
 } ngx_http_cartbot_db_thrown_t;
 
 
+/* lanes: one write at a time per key within a worker */
+
+typedef struct {
+    ngx_rbtree_t                       rbtree;
+    ngx_rbtree_node_t                  sentinel;
+} ngx_http_cartbot_lanes_t;
+
+
+typedef struct {
+    ngx_queue_t                        queue;
+    ngx_http_request_t                *request;
+    ngx_http_event_handler_pt          go;
+    void                              *lane;
+    unsigned                           holding:1;
+} ngx_http_cartbot_lane_waiter_t;
+
+
 /* a module's request context starts with this */
 
 struct ngx_http_cartbot_ctx_s {
@@ -219,6 +236,12 @@ ngx_int_t ngx_http_cartbot_db_query_handler(ngx_http_request_t *r,
 /* the caller's identity; NGX_DECLINED when there is none */
 ngx_int_t ngx_http_cartbot_user(ngx_http_request_t *r,
     ngx_http_cartbot_loc_conf_t *lcf, ngx_str_t *user);
+
+/* lanes */
+void ngx_http_cartbot_lanes_init(ngx_http_cartbot_lanes_t *lanes);
+ngx_int_t ngx_http_cartbot_lane_enter(ngx_http_request_t *r,
+    ngx_http_cartbot_lanes_t *lanes, ngx_str_t *key,
+    ngx_http_cartbot_lane_waiter_t *w, ngx_http_event_handler_pt go);
 
 /* configuration of the common part */
 void *ngx_http_cartbot_create_loc_conf(ngx_conf_t *cf, size_t size);

@@ -689,7 +689,7 @@ ngx_http_cartbot_db_retry_later(ngx_http_request_t *r,
         q->backoff.log = r->connection->log;
     }
 
-    cap = (ngx_msec_t) 4 << ngx_min(q->attempts, 6);
+    cap = (ngx_msec_t) 4 << ngx_min(q->attempts, 8);
 
     /* nothing is in flight for this query while it waits */
     q->sr_done = 0;
