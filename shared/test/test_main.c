@@ -13,12 +13,22 @@ extern const cartbot_test_t  cartbot_buf_tests[];
 extern const cartbot_test_t  cartbot_json_tests[];
 extern const cartbot_test_t  cartbot_base64_tests[];
 extern const cartbot_test_t  cartbot_surreal_tests[];
+extern const cartbot_test_t  cartbot_jwt_tests[];
+extern const cartbot_test_t  cartbot_ratelimit_tests[];
+extern const cartbot_test_t  cartbot_pricing_tests[];
+extern const cartbot_test_t  cartbot_embed_tests[];
+extern const cartbot_test_t  cartbot_rank_tests[];
 
 static const cartbot_test_t  *cartbot_test_groups[] = {
     cartbot_buf_tests,
     cartbot_json_tests,
     cartbot_base64_tests,
     cartbot_surreal_tests,
+    cartbot_jwt_tests,
+    cartbot_ratelimit_tests,
+    cartbot_pricing_tests,
+    cartbot_embed_tests,
+    cartbot_rank_tests,
     NULL
 };
 
