@@ -200,7 +200,7 @@ ngx_module_t  ngx_cartbot_cart_module = {
 #define NGX_HTTP_CARTBOT_CART_SUMMARY                                        \
     "RETURN { status: $s.status, lines: (SELECT product_id,"                 \
     " product_id.name AS name, product_id.price AS unit_price, quantity"     \
-    " FROM (SELECT product_id, math::sum(quantity) AS quantity,"             \
+    " FROM (SELECT product_id, <int> math::sum(quantity) AS quantity,"             \
     " time::min(added_at) AS added_at FROM cart WHERE session_id = $s"       \
     " GROUP BY product_id ORDER BY added_at)) };"
 

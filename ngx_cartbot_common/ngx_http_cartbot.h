@@ -27,6 +27,7 @@
 
 
 typedef struct ngx_http_cartbot_ctx_s       ngx_http_cartbot_ctx_t;
+typedef struct ngx_http_cartbot_call_s      ngx_http_cartbot_call_t;
 typedef struct ngx_http_cartbot_db_query_s  ngx_http_cartbot_db_query_t;
 
 typedef void (*ngx_http_cartbot_resume_pt)(ngx_http_request_t *r,
@@ -140,6 +141,17 @@ typedef struct {
 } ngx_http_cartbot_lane_waiter_t;
 
 
+/* a call of another module's internal API (ngx_http_cartbot_call.c) */
+
+struct ngx_http_cartbot_call_s {
+    ngx_http_cartbot_ctx_t            *ctx;
+    ngx_http_request_t                *request;
+    ngx_uint_t                         status;
+    ngx_str_t                          body;
+    unsigned                           done:1;
+};
+
+
 /* a module's request context starts with this */
 
 struct ngx_http_cartbot_ctx_s {
@@ -236,6 +248,12 @@ ngx_int_t ngx_http_cartbot_db_query_handler(ngx_http_request_t *r,
 /* the caller's identity; NGX_DECLINED when there is none */
 ngx_int_t ngx_http_cartbot_user(ngx_http_request_t *r,
     ngx_http_cartbot_loc_conf_t *lcf, ngx_str_t *user);
+
+/* calls of other modules */
+ngx_int_t ngx_http_cartbot_call_init(ngx_conf_t *cf);
+ngx_http_cartbot_call_t *ngx_http_cartbot_call(ngx_http_request_t *r,
+    ngx_http_cartbot_ctx_t *ctx, ngx_str_t *uri, ngx_str_t *args,
+    ngx_uint_t method, ngx_str_t *body);
 
 /* lanes */
 void ngx_http_cartbot_lanes_init(ngx_http_cartbot_lanes_t *lanes);
