@@ -13,6 +13,7 @@
  *     location = /cart/remove  { cartbot_cart remove; }   # POST
  *     location = /cart/update  { cartbot_cart update; }   # PUT
  *     location = /cart         { cartbot_cart view; }     # GET ?session_id=
+ *     location = /cart/discount { cartbot_cart discount; } # POST
  *
  * Every change is one transaction in one database round trip: the session
  * must exist, belong to the caller and be active, the product must exist
@@ -34,6 +35,9 @@
 #define NGX_HTTP_CARTBOT_CART_ADD      2
 #define NGX_HTTP_CARTBOT_CART_REMOVE   3
 #define NGX_HTTP_CARTBOT_CART_UPDATE   4
+#define NGX_HTTP_CARTBOT_CART_DISCOUNT 5
+
+#define NGX_HTTP_CARTBOT_CART_CODE_MAX 32
 
 
 typedef struct {
@@ -54,7 +58,7 @@ typedef struct {
     ngx_http_cartbot_ctx_t         ctx;
     ngx_http_cartbot_db_query_t   *query;
     ngx_str_t                      session;      /* the record key */
-    ngx_str_t                      product;
+    ngx_str_t                      product;   /* or the discount code */
     long long                      quantity;
     ngx_uint_t                     op;
     ngx_http_cartbot_lane_waiter_t lane;
@@ -71,6 +75,10 @@ static void ngx_http_cartbot_cart_resume(ngx_http_request_t *r,
     ngx_http_cartbot_ctx_t *ctx);
 static ngx_int_t ngx_http_cartbot_cart_answer(ngx_http_request_t *r,
     ngx_http_cartbot_cart_ctx_t *ctx, yajl_val cart);
+static const char *ngx_http_cartbot_cart_discount(yajl_val cart,
+    cartbot_pricing_t *p, cartbot_pricing_discount_t *discount);
+static ngx_int_t ngx_http_cartbot_cart_code(ngx_http_request_t *r,
+    yajl_val body, ngx_str_t *code);
 static ngx_int_t ngx_http_cartbot_cart_id(ngx_http_request_t *r,
     const char *table, const char *text, size_t len, ngx_str_t *key);
 static void ngx_http_cartbot_cart_wake(ngx_http_request_t *r);
@@ -101,6 +109,7 @@ static ngx_conf_enum_t  ngx_http_cartbot_cart_ops[] = {
     { ngx_string("add"), NGX_HTTP_CARTBOT_CART_ADD },
     { ngx_string("remove"), NGX_HTTP_CARTBOT_CART_REMOVE },
     { ngx_string("update"), NGX_HTTP_CARTBOT_CART_UPDATE },
+    { ngx_string("discount"), NGX_HTTP_CARTBOT_CART_DISCOUNT },
     { ngx_null_string, 0 }
 };
 
@@ -197,12 +206,18 @@ ngx_module_t  ngx_cartbot_cart_module = {
     "LET $prod = $p.*;"                                                      \
     "IF $prod = NONE { THROW 'product_not_found' };"
 
+/* the lines, and the discount code in force if the cart has one */
+
 #define NGX_HTTP_CARTBOT_CART_SUMMARY                                        \
     "RETURN { status: $s.status, lines: (SELECT product_id,"                 \
     " product_id.name AS name, product_id.price AS unit_price, quantity"     \
-    " FROM (SELECT product_id, <int> math::sum(quantity) AS quantity,"             \
+    " FROM (SELECT product_id, <int> math::sum(quantity) AS quantity,"       \
     " time::min(added_at) AS added_at FROM cart WHERE session_id = $s"       \
-    " GROUP BY product_id ORDER BY added_at)) };"
+    " GROUP BY product_id ORDER BY added_at)),"                              \
+    " discount: (SELECT code, percent, amount, min_subtotal"                 \
+    " FROM discount_code"                                                    \
+    " WHERE code = type::record('cart_discount', $sid).code AND active"      \
+    " AND (expires_at = NONE OR expires_at > time::now()))[0] };"
 
 
 static const char  ngx_http_cartbot_cart_view_sql[] =
@@ -262,7 +277,25 @@ static const char  ngx_http_cartbot_cart_update_sql[] =
     NGX_HTTP_CARTBOT_CART_SUMMARY;
 
 
+static const char  ngx_http_cartbot_cart_discount_sql[] =
+    "BEGIN;"
+    NGX_HTTP_CARTBOT_CART_SESSION
+    NGX_HTTP_CARTBOT_CART_ACTIVE
+    "IF $code = '' { DELETE type::record('cart_discount', $sid) }"
+    " ELSE {"
+    " LET $dc = (SELECT id FROM discount_code WHERE code = $code AND active"
+    " AND (expires_at = NONE OR expires_at > time::now()))[0];"
+    " IF $dc = NONE { THROW 'invalid_discount_code' };"
+    " UPSERT type::record('cart_discount', $sid) SET session_id = $s,"
+    " code = $code;"
+    "};"
+    NGX_HTTP_CARTBOT_CART_TOUCH
+    "COMMIT;"
+    NGX_HTTP_CARTBOT_CART_SUMMARY;
+
+
 static ngx_http_cartbot_db_thrown_t  ngx_http_cartbot_cart_errors[] = {
+    { "invalid_discount_code", 422, "that discount code is not valid" },
     { "session_not_found", NGX_HTTP_NOT_FOUND, "no such session" },
     { "session_not_active", NGX_HTTP_CONFLICT, NULL },
     { "product_not_found", NGX_HTTP_NOT_FOUND, "no such product" },
@@ -380,6 +413,8 @@ ngx_http_cartbot_cart_body(ngx_http_request_t *r)
 
     clcf = ngx_http_get_module_loc_conf(r, ngx_cartbot_cart_module);
 
+    quantity = 0;
+
     body = ngx_http_cartbot_parse_body(r, err, sizeof(err));
 
     if (!YAJL_IS_OBJECT(body)) {
@@ -405,6 +440,18 @@ ngx_http_cartbot_cart_body(ngx_http_request_t *r)
         return;
     }
 
+    if (clcf->op == NGX_HTTP_CARTBOT_CART_DISCOUNT) {
+        if (ngx_http_cartbot_cart_code(r, body, &product) != NGX_OK) {
+            rc = ngx_http_cartbot_send_error(r, 422, "invalid_discount_code",
+                                             "code must be a discount code "
+                                             "string, or null to remove it");
+            ngx_http_finalize_request(r, rc);
+            return;
+        }
+
+        goto lane;
+    }
+
     s = cartbot_json_get_string(body, "product_id");
 
     if (s == NULL
@@ -417,8 +464,6 @@ ngx_http_cartbot_cart_body(ngx_http_request_t *r)
         ngx_http_finalize_request(r, rc);
         return;
     }
-
-    quantity = 0;
 
     if (clcf->op != NGX_HTTP_CARTBOT_CART_REMOVE) {
         v = cartbot_json_get(body, "quantity");
@@ -443,6 +488,8 @@ ngx_http_cartbot_cart_body(ngx_http_request_t *r)
             quantity = v->u.number.i;
         }
     }
+
+lane:
 
     ctx = ngx_http_get_module_ctx(r, ngx_cartbot_cart_module);
     cmcf = ngx_http_get_module_main_conf(r, ngx_cartbot_cart_module);
@@ -527,6 +574,9 @@ ngx_http_cartbot_cart_start(ngx_http_request_t *r, ngx_uint_t op,
     case NGX_HTTP_CARTBOT_CART_UPDATE:
         sql = ngx_http_cartbot_cart_update_sql;
         break;
+    case NGX_HTTP_CARTBOT_CART_DISCOUNT:
+        sql = ngx_http_cartbot_cart_discount_sql;
+        break;
     default:
         sql = ngx_http_cartbot_cart_view_sql;
     }
@@ -540,7 +590,11 @@ ngx_http_cartbot_cart_start(ngx_http_request_t *r, ngx_uint_t op,
     cartbot_surreal_bind(&sq, "sid", (char *) session->data, session->len);
     cartbot_surreal_bind(&sq, "user", (char *) user.data, user.len);
 
-    if (product) {
+    if (op == NGX_HTTP_CARTBOT_CART_DISCOUNT) {
+        cartbot_surreal_bind(&sq, "code", (char *) product->data,
+                             product->len);
+
+    } else if (product) {
         cartbot_surreal_bind(&sq, "pid", (char *) product->data,
                              product->len);
         cartbot_surreal_bind_int(&sq, "qty", quantity);
@@ -599,10 +653,11 @@ ngx_http_cartbot_cart_answer(ngx_http_request_t *r,
     double                             price;
     yajl_val                           lines, line;
     long long                          qty, cents;
-    const char                        *name, *pid, *status;
+    const char                        *name, *pid, *status, *code;
     cartbot_buf_t                      b;
     cartbot_mem_t                     *mem;
     cartbot_pricing_t                  p;
+    cartbot_pricing_discount_t         discount;
     ngx_http_cartbot_cart_loc_conf_t  *clcf;
 
     clcf = ngx_http_get_module_loc_conf(r, ngx_cartbot_cart_module);
@@ -662,13 +717,120 @@ ngx_http_cartbot_cart_answer(ngx_http_request_t *r,
         cartbot_buf_add_char(&b, '}');
     }
 
-    cartbot_pricing_finish(&p, &clcf->pricing, NULL);
+    code = ngx_http_cartbot_cart_discount(cart, &p, &discount);
 
-    cartbot_buf_printf(&b, "],\"item_count\":%lld,\"pricing\":", p.items);
+    cartbot_pricing_finish(&p, &clcf->pricing, &discount);
+
+    cartbot_buf_printf(&b, "],\"item_count\":%lld,\"discount_code\":",
+                       p.items);
+
+    if (code) {
+        cartbot_json_add_string(&b, code, ngx_strlen(code));
+
+    } else {
+        cartbot_buf_add_str(&b, "null");
+    }
+
+    cartbot_buf_add_str(&b, ",\"pricing\":");
     cartbot_pricing_json(&b, &p, &clcf->pricing);
     cartbot_buf_add_char(&b, '}');
 
     return ngx_http_cartbot_send_buf(r, NGX_HTTP_OK, &b);
+}
+
+
+/*
+ * The cart's discount, when its code is in force and the subtotal reaches
+ * the code's minimum; returns the code, or NULL.
+ */
+
+static const char *
+ngx_http_cartbot_cart_discount(yajl_val cart, cartbot_pricing_t *p,
+    cartbot_pricing_discount_t *discount)
+{
+    double       amount, min;
+    yajl_val     dc;
+    long long    n, cents;
+    const char  *code;
+
+    discount->percent = 0;
+    discount->amount_cents = 0;
+
+    dc = cartbot_json_get(cart, "discount");
+    code = cartbot_json_get_string(dc, "code");
+
+    if (code == NULL) {
+        return NULL;
+    }
+
+    if (cartbot_json_get_double(dc, "min_subtotal", &min) != 0) {
+        min = cartbot_json_get_int(dc, "min_subtotal", &n) == 0 ? n : 0;
+    }
+
+    if (cartbot_pricing_cents(min, &cents) == 0 && p->subtotal < cents) {
+        return code;
+    }
+
+    if (cartbot_json_get_int(dc, "percent", &n) == 0 && n >= 0 && n <= 100) {
+        discount->percent = n;
+    }
+
+    if (cartbot_json_get_double(dc, "amount", &amount) != 0) {
+        amount = cartbot_json_get_int(dc, "amount", &n) == 0 ? n : 0;
+    }
+
+    if (cartbot_pricing_cents(amount, &cents) == 0) {
+        discount->amount_cents = cents;
+    }
+
+    return code;
+}
+
+
+/* "code": letters, digits, '-' and '_', folded to upper case; null: "" */
+
+static ngx_int_t
+ngx_http_cartbot_cart_code(ngx_http_request_t *r, yajl_val body,
+    ngx_str_t *code)
+{
+    size_t       i, len;
+    yajl_val     v;
+    const char  *s;
+
+    v = cartbot_json_get(body, "code");
+
+    if (v == NULL || YAJL_IS_NULL(v)) {
+        ngx_str_set(code, "");
+        return NGX_OK;
+    }
+
+    if (!YAJL_IS_STRING(v)) {
+        return NGX_DECLINED;
+    }
+
+    s = v->u.string;
+    len = ngx_strlen(s);
+
+    if (len > NGX_HTTP_CARTBOT_CART_CODE_MAX) {
+        return NGX_DECLINED;
+    }
+
+    code->data = ngx_pnalloc(r->pool, len ? len : 1);
+    if (code->data == NULL) {
+        return NGX_ERROR;
+    }
+
+    for (i = 0; i < len; i++) {
+        if (!isalnum((unsigned char) s[i]) && s[i] != '-' && s[i] != '_') {
+            return NGX_DECLINED;
+        }
+
+        code->data[i] = ngx_toupper(s[i]);
+    }
+
+    code->len = len;
+
+    return NGX_OK;
 }
 
 

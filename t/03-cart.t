@@ -9,6 +9,7 @@ use warnings;
 use FindBin;
 use lib "$FindBin::Bin/lib";
 
+use JSON::PP;
 use Test::More;
 
 use Cartbot::Test;
@@ -47,6 +48,20 @@ $t->write_conf(<<'CONF');
         location = /cart/remove    { cartbot_cart remove; }
         location = /cart/update    { cartbot_cart update; }
         location = /cart           { cartbot_cart view; }
+        location = /cart/discount  { cartbot_cart discount; }
+
+        location /internal/session/ {
+            cartbot_session get;
+        }
+
+        location = /internal/session/validate {
+            cartbot_session validate;
+        }
+
+        location /t/idle/session/ {
+            cartbot_session_idle  1s;
+            cartbot_session get;
+        }
     }
 CONF
 
@@ -86,6 +101,36 @@ is($r->{status}, 404, "another shopper's session: 404");
 is($r->{json}{error}{code}, 'session_not_found', 'and no data');
 
 is($t->post('/session/create')->{status}, 401, 'no caller: 401');
+
+# the internal API other modules use
+
+$r = $t->post('/internal/session/validate', %alice,
+    json => { session_id => $sid });
+is($r->{status}, 200, 'validate');
+is($r->{json}{valid}, JSON::PP::true, 'an active session of the caller');
+is($r->{json}{session}{session_id}, $sid, 'with the session');
+
+is($t->post('/internal/session/validate', %bob,
+    json => { session_id => $sid })->{status}, 404,
+    "validate another's session: 404");
+is($t->post('/internal/session/validate', %alice,
+    json => { session_id => 'x y' })->{status}, 422,
+    'validate a bad id: 422');
+is($t->get("/internal/session/$sid", %alice)->{json}{status}, 'active',
+    'internal get');
+
+# idle sessions are abandoned when next looked at
+
+my $idle = $t->post('/session/create', %alice)->{json}{session_id};
+sleep 2;
+$r = $t->get("/t/idle/session/$idle", %alice);
+is($r->{json}{status}, 'abandoned', 'idle longer than 1 s: abandoned');
+is($t->sql('SELECT VALUE status FROM ONLY type::record($s)', s => $idle),
+    'abandoned', 'and stored so');
+is($t->post('/cart/add', %alice, json => { session_id => $idle,
+    product_id => 'product:tee' })->{status}, 409,
+    'an abandoned cart cannot change');
+
 
 # --- add --------------------------------------------------------------------
 
@@ -229,6 +274,57 @@ $r = $t->post('/cart/remove', %alice, json => { session_id => $sid,
     product_id => 'product:mug' });
 is($r->{status}, 404, 'remove again: 404');
 is($r->{json}{error}{code}, 'not_in_cart', 'not_in_cart');
+
+# --- discount codes ---------------------------------------------------------
+
+$t->sql(q{
+    CREATE discount_code SET code = 'SAVE10', percent = 10;
+    CREATE discount_code SET code = 'FIVEOFF', amount = 5,
+        min_subtotal = 30;
+    CREATE discount_code SET code = 'OLD', percent = 50,
+        expires_at = time::now() - 1d;
+    CREATE discount_code SET code = 'PAUSED', percent = 50, active = false;
+});
+
+my $dsid = $t->post('/session/create', %alice)->{json}{session_id};
+add(\%alice, { session_id => $dsid, product_id => 'product:tee' });
+
+sub discount {
+    my ($who, $code) = @_;
+    return $t->post('/cart/discount', %$who,
+        json => { session_id => $dsid, code => $code });
+}
+
+$r = discount(\%alice, 'save10');
+is($r->{status}, 200, 'apply a discount code');
+is($r->{json}{discount_code}, 'SAVE10', 'codes are not case sensitive');
+is($r->{json}{pricing}{discount}, 2.00, '10 % of 19.99 is 2.00');
+is($r->{json}{pricing}{tax}, 1.48, 'tax on the discounted subtotal');
+
+for my $bad ('NOPE', 'OLD', 'PAUSED') {
+    $r = discount(\%alice, $bad);
+    is($r->{status}, 422, "code $bad: 422");
+    is($r->{json}{error}{code}, 'invalid_discount_code', "code $bad: says so");
+}
+
+is($t->get("/cart?session_id=$dsid", %alice)->{json}{discount_code},
+    'SAVE10', 'a refused code leaves the one in force');
+
+is(discount(\%alice, 42)->{status}, 422, 'a number as code: 422');
+is(discount(\%alice, "X'; --")->{status}, 422, 'SurrealQL as code: 422');
+is(discount(\%bob, 'SAVE10')->{status}, 404, "bob on alice's cart: 404");
+
+$r = discount(\%alice, 'FIVEOFF');
+is($r->{json}{discount_code}, 'FIVEOFF', 'a code with a minimum');
+is($r->{json}{pricing}{discount}, 0, 'under the minimum: no discount yet');
+
+$r = add(\%alice, { session_id => $dsid, product_id => 'product:tee' });
+is($r->{json}{pricing}{discount}, 5, 'over the minimum: 5 off');
+
+$r = discount(\%alice, undef);
+is($r->{status}, 200, 'null removes the code');
+is($r->{json}{discount_code}, undef, 'no code');
+is($r->{json}{pricing}{discount}, 0, 'no discount');
 
 # --- a completed session's cart cannot change -------------------------------
 

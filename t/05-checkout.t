@@ -127,6 +127,22 @@ is($r->{json}{item_count}, 3, 'with what was bought');
 is(add(\%alice, $sid, 'product:tee', 1)->{status}, 409,
     'a completed cart cannot change');
 
+# --- a discount code in force is part of the order --------------------------
+
+my $dsid = session(\%alice);
+$cart = add(\%alice, $dsid, 'product:sock', 10)->{json};
+$t->sql(q{
+    CREATE discount_code SET code = 'SAVE10', percent = 10;
+    CREATE type::record('cart_discount', record::id(type::record($s)))
+        SET session_id = type::record($s), code = 'SAVE10';
+}, s => $dsid);
+
+$r = checkout(\%alice, $dsid);
+is($r->{status}, 201, 'checkout with a discount code');
+is_deeply($r->{json}{pricing}, { subtotal => 80, discount => 8, tax => 5.94,
+    shipping => 5.99, total => 83.93, currency => 'USD' },
+    'the order carries the discount, tax and shipping');
+
 # --- twice ------------------------------------------------------------------
 
 my $before = state($sid);
