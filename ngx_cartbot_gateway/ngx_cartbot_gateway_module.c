@@ -9,6 +9,9 @@
  *     location = /internal/health {
  *         cartbot_health;            # {"status":"ok","surrealdb":{...}}
  *     }
+ *
+ * JWT verification: ngx_cartbot_gateway_jwt.c; shopper tokens:
+ * ngx_cartbot_gateway_auth.c.
  */
 
 
@@ -16,18 +19,7 @@
 #include <ngx_core.h>
 #include <ngx_http.h>
 
-#include "ngx_http_cartbot.h"
-
-
-typedef struct {
-    ngx_http_cartbot_loc_conf_t    cartbot;
-} ngx_http_cartbot_gateway_loc_conf_t;
-
-
-typedef struct {
-    ngx_http_cartbot_ctx_t         ctx;
-    ngx_http_cartbot_db_query_t   *probe;
-} ngx_http_cartbot_health_ctx_t;
+#include "ngx_cartbot_gateway.h"
 
 
 static void ngx_http_cartbot_gateway_wake(ngx_http_request_t *r);
@@ -36,12 +28,13 @@ static ngx_int_t ngx_http_cartbot_gateway_query_handler(
 static ngx_int_t ngx_http_cartbot_health_handler(ngx_http_request_t *r);
 static void ngx_http_cartbot_health_resume(ngx_http_request_t *r,
     ngx_http_cartbot_ctx_t *ctx);
+static ngx_int_t ngx_http_cartbot_gateway_init(ngx_conf_t *cf);
+static void *ngx_http_cartbot_gateway_create_main_conf(ngx_conf_t *cf);
 static void *ngx_http_cartbot_gateway_create_loc_conf(ngx_conf_t *cf);
+static char *ngx_http_cartbot_gateway_merge_loc_conf(ngx_conf_t *cf,
+    void *parent, void *child);
 static char *ngx_http_cartbot_health(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
-
-
-ngx_module_t  ngx_cartbot_gateway_module;
 
 
 static ngx_http_cartbot_glue_t  ngx_http_cartbot_gateway_glue = {
@@ -64,15 +57,93 @@ static ngx_command_t  ngx_http_cartbot_gateway_commands[] = {
       0,
       NULL },
 
+    { ngx_string("cartbot_jwt"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_1MORE,
+      ngx_http_cartbot_jwt,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("cartbot_jwt_key_file"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_1MORE,
+      ngx_http_cartbot_jwt_key_file,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_cartbot_gateway_loc_conf_t, keys),
+      NULL },
+
+    { ngx_string("cartbot_jwt_issuer"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_1MORE,
+      ngx_http_cartbot_jwt_strings,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_cartbot_gateway_loc_conf_t, issuers),
+      NULL },
+
+    { ngx_string("cartbot_jwt_audience"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_1MORE,
+      ngx_http_cartbot_jwt_strings,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_cartbot_gateway_loc_conf_t, audiences),
+      NULL },
+
+    { ngx_string("cartbot_jwt_require"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_1MORE,
+      ngx_http_cartbot_jwt_require,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("cartbot_jwt_leeway"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_sec_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_cartbot_gateway_loc_conf_t, leeway),
+      NULL },
+
+    { ngx_string("cartbot_jwt_max_size"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_size_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_cartbot_gateway_loc_conf_t, max_size),
+      NULL },
+
+    { ngx_string("cartbot_auth"),
+      NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_http_cartbot_auth,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("cartbot_auth_key"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_1MORE,
+      ngx_http_cartbot_jwt_key_file,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_cartbot_gateway_loc_conf_t, signing),
+      NULL },
+
+    { ngx_string("cartbot_auth_ttl"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_sec_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_cartbot_gateway_loc_conf_t, token_ttl),
+      NULL },
+
+    { ngx_string("cartbot_auth_issuer"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_str_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_cartbot_gateway_loc_conf_t, token_issuer),
+      NULL },
+
       ngx_null_command
 };
 
 
 static ngx_http_module_t  ngx_http_cartbot_gateway_module_ctx = {
-    NULL,                                  /* preconfiguration */
-    NULL,                                  /* postconfiguration */
+    ngx_http_cartbot_jwt_add_variables,    /* preconfiguration */
+    ngx_http_cartbot_gateway_init,         /* postconfiguration */
 
-    NULL,                                  /* create main configuration */
+    ngx_http_cartbot_gateway_create_main_conf,
+                                           /* create main configuration */
     NULL,                                  /* init main configuration */
 
     NULL,                                  /* create server configuration */
@@ -80,7 +151,8 @@ static ngx_http_module_t  ngx_http_cartbot_gateway_module_ctx = {
 
     ngx_http_cartbot_gateway_create_loc_conf,
                                            /* create location configuration */
-    ngx_http_cartbot_merge_loc_conf        /* merge location configuration */
+    ngx_http_cartbot_gateway_merge_loc_conf
+                                           /* merge location configuration */
 };
 
 
@@ -126,7 +198,7 @@ ngx_http_cartbot_health_handler(ngx_http_request_t *r)
     ngx_int_t                             rc;
     cartbot_mem_t                        *mem;
     cartbot_surreal_query_t               sq;
-    ngx_http_cartbot_health_ctx_t        *ctx;
+    ngx_http_cartbot_gateway_ctx_t       *ctx;
     ngx_http_cartbot_gateway_loc_conf_t  *glcf;
 
     if (!(r->method & (NGX_HTTP_GET|NGX_HTTP_HEAD))) {
@@ -160,17 +232,16 @@ ngx_http_cartbot_health_handler(ngx_http_request_t *r)
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    ctx = (ngx_http_cartbot_health_ctx_t *)
-          ngx_http_cartbot_ctx_create(r, &ngx_http_cartbot_gateway_glue,
-                                      sizeof(ngx_http_cartbot_health_ctx_t),
-                                      ngx_http_cartbot_health_resume);
+    ctx = ngx_http_cartbot_gateway_ctx(r);
     if (ctx == NULL) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    ctx->probe = ngx_http_cartbot_db_query(r, &ctx->ctx, &glcf->cartbot.db,
+    ctx->base.resume = ngx_http_cartbot_health_resume;
+
+    ctx->query = ngx_http_cartbot_db_query(r, &ctx->base, &glcf->cartbot.db,
                                            &sq);
-    if (ctx->probe == NULL) {
+    if (ctx->query == NULL) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
@@ -191,7 +262,7 @@ ngx_http_cartbot_health_resume(ngx_http_request_t *r,
     ngx_table_elt_t              *h;
     ngx_http_cartbot_db_query_t  *q;
 
-    q = ((ngx_http_cartbot_health_ctx_t *) ctx)->probe;
+    q = ((ngx_http_cartbot_gateway_ctx_t *) ctx)->query;
 
     mem = ngx_http_cartbot_mem(r->pool);
     if (mem == NULL) {
@@ -232,11 +303,106 @@ ngx_http_cartbot_health_resume(ngx_http_request_t *r,
 }
 
 
+/*
+ * The request's gateway context: made once, shared by the JWT check, the
+ * variables and the content handlers (which set base.resume).
+ */
+
+ngx_http_cartbot_gateway_ctx_t *
+ngx_http_cartbot_gateway_ctx(ngx_http_request_t *r)
+{
+    ngx_http_cartbot_gateway_ctx_t  *ctx;
+
+    ctx = ngx_http_get_module_ctx(r, ngx_cartbot_gateway_module);
+
+    if (ctx) {
+        return ctx;
+    }
+
+    return (ngx_http_cartbot_gateway_ctx_t *)
+           ngx_http_cartbot_ctx_create(r, &ngx_http_cartbot_gateway_glue,
+                                       sizeof(ngx_http_cartbot_gateway_ctx_t),
+                                       NULL);
+}
+
+
+static void *
+ngx_http_cartbot_gateway_create_main_conf(ngx_conf_t *cf)
+{
+    ngx_http_cartbot_gateway_main_conf_t  *gmcf;
+
+    gmcf = ngx_pcalloc(cf->pool, sizeof(ngx_http_cartbot_gateway_main_conf_t));
+    if (gmcf == NULL) {
+        return NULL;
+    }
+
+    gmcf->error_code_index = NGX_ERROR;
+    gmcf->error_message_index = NGX_ERROR;
+
+    return gmcf;
+}
+
+
+static ngx_int_t
+ngx_http_cartbot_gateway_init(ngx_conf_t *cf)
+{
+    return ngx_http_cartbot_jwt_init(cf);
+}
+
+
 static void *
 ngx_http_cartbot_gateway_create_loc_conf(ngx_conf_t *cf)
 {
-    return ngx_http_cartbot_create_loc_conf(cf,
+    ngx_http_cartbot_gateway_loc_conf_t  *conf;
+
+    conf = ngx_http_cartbot_create_loc_conf(cf,
                                sizeof(ngx_http_cartbot_gateway_loc_conf_t));
+    if (conf == NULL) {
+        return NULL;
+    }
+
+    /*
+     * set by ngx_pcalloc():
+     *
+     *     conf->realm = { 0, NULL };
+     *     conf->token = NULL;
+     *     conf->keys = NULL;
+     *     conf->issuers = NULL;
+     *     conf->audiences = NULL;
+     *     conf->requires = NULL;
+     *     conf->auth = 0;
+     *     conf->signing = NULL;
+     *     conf->token_issuer = { 0, NULL };
+     */
+
+    conf->jwt = NGX_CONF_UNSET_UINT;
+    conf->leeway = NGX_CONF_UNSET;
+    conf->max_size = NGX_CONF_UNSET_SIZE;
+    conf->token_ttl = NGX_CONF_UNSET;
+
+    return conf;
+}
+
+
+static char *
+ngx_http_cartbot_gateway_merge_loc_conf(ngx_conf_t *cf, void *parent,
+    void *child)
+{
+    ngx_http_cartbot_gateway_loc_conf_t *prev = parent;
+    ngx_http_cartbot_gateway_loc_conf_t *conf = child;
+
+    ngx_http_cartbot_jwt_merge(prev, conf);
+
+    if (conf->signing == NULL) {
+        conf->signing = prev->signing;
+    }
+
+    ngx_conf_merge_sec_value(conf->token_ttl, prev->token_ttl, 3600);
+    ngx_conf_merge_str_value(conf->token_issuer, prev->token_issuer,
+                             "cartbot");
+
+    return ngx_http_cartbot_merge_loc_conf(cf, &prev->cartbot,
+                                           &conf->cartbot);
 }
 
 

@@ -10,7 +10,7 @@ packages=(
     gcc make binutils
     nginx-core nginx-dev
     libyajl-dev libcurl4-openssl-dev libssl-dev libpcre2-dev zlib1g-dev
-    perl nodejs npm curl procps
+    perl nodejs npm curl procps openssl wrk
 )
 
 missing=()
