@@ -45,7 +45,7 @@ static const char *ngx_http_cartbot_auth_check(yajl_val body,
 static const char  ngx_http_cartbot_auth_register_sql[] =
     "CREATE ONLY shopper SET username = $u,"
     " password_hash = crypto::argon2::generate($p), role = 'shopper'"
-    " RETURN { sub: <string> id, role: role };";
+    " RETURN <string> id AS sub, role;";
 
 
 /*

@@ -59,6 +59,11 @@ export CARTBOT_MIGRATIONS="$top/db/migrations"
 
 "$build/bin/cartbot-ctl" migrate --secrets "$prefix/conf/secrets"
 
+# the key the gateway signs shopper tokens with
+if [ ! -s "$prefix/conf/secrets/token.key" ]; then
+    (umask 077; openssl rand -out "$prefix/conf/secrets/token.key" 48)
+fi
+
 catalog="$top/conf/catalog/sample.json"
 if [ -f "$catalog" ] && "$build/bin/cartbot-ctl" help 2>&1 | grep -q import; then
     "$build/bin/cartbot-ctl" import --if-empty "$catalog"

@@ -179,6 +179,13 @@ sub migrate {
         "$self->{dir}/conf/secrets");
     die "cartbot-ctl migrate failed ($rc):\n$out" if $rc;
 
+    # the gateway's token signing key, as "make run" makes it
+    my $key = "$self->{dir}/conf/secrets/token.key";
+    if (!-e $key) {
+        system("openssl rand -out $key 48") == 0 or die "openssl rand";
+        chmod 0600, $key;
+    }
+
     return $self;
 }
 
