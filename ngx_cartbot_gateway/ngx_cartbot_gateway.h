@@ -46,6 +46,12 @@ typedef struct {
     time_t                         leeway;
     size_t                         max_size;
 
+    /* cartbot_limit: rate limits */
+    ngx_array_t                   *limits;     /* ..._limit_t */
+    ngx_flag_t                     limit_dry_run;
+    ngx_uint_t                     limit_status;
+    ngx_uint_t                     limit_headers;
+
     /* cartbot_auth: shopper tokens */
     ngx_uint_t                     auth;
     cartbot_jwt_keyset_t          *signing;
@@ -64,6 +70,8 @@ typedef struct {
     cartbot_jwt_result_t           jwt;
     ngx_uint_t                     jwt_state;  /* 0 not yet, 1 done */
     ngx_uint_t                     jwt_missing;
+
+    ngx_uint_t                     limit_status;   /* $cartbot_limit_status */
 
     /* shopper tokens */
     ngx_str_t                      username;
@@ -92,6 +100,14 @@ char *ngx_http_cartbot_jwt_strings(ngx_conf_t *cf, ngx_command_t *cmd,
 char *ngx_http_cartbot_jwt_require(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 void ngx_http_cartbot_jwt_merge(ngx_http_cartbot_gateway_loc_conf_t *prev,
+    ngx_http_cartbot_gateway_loc_conf_t *conf);
+
+/* ngx_cartbot_gateway_limit.c */
+ngx_int_t ngx_http_cartbot_limit_init(ngx_conf_t *cf);
+char *ngx_http_cartbot_limit_zone(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+char *ngx_http_cartbot_limit(ngx_conf_t *cf, ngx_command_t *cmd, void *conf);
+void ngx_http_cartbot_limit_merge(ngx_http_cartbot_gateway_loc_conf_t *prev,
     ngx_http_cartbot_gateway_loc_conf_t *conf);
 
 /* ngx_cartbot_gateway_auth.c */

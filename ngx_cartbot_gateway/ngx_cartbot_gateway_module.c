@@ -45,6 +45,19 @@ static ngx_http_cartbot_glue_t  ngx_http_cartbot_gateway_glue = {
 };
 
 
+static ngx_conf_num_bounds_t  ngx_http_cartbot_limit_status_bounds = {
+    ngx_conf_check_num_bounds, 400, 599
+};
+
+
+static ngx_conf_enum_t  ngx_http_cartbot_limit_headers_enum[] = {
+    { ngx_string("off"), 0 },
+    { ngx_string("draft"), 1 },
+    { ngx_string("legacy"), 2 },
+    { ngx_null_string, 0 }
+};
+
+
 static ngx_command_t  ngx_http_cartbot_gateway_commands[] = {
 
     ngx_http_cartbot_db_commands("cartbot_gateway",
@@ -105,6 +118,41 @@ static ngx_command_t  ngx_http_cartbot_gateway_commands[] = {
       NGX_HTTP_LOC_CONF_OFFSET,
       offsetof(ngx_http_cartbot_gateway_loc_conf_t, max_size),
       NULL },
+
+    { ngx_string("cartbot_limit_zone"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_2MORE,
+      ngx_http_cartbot_limit_zone,
+      0,
+      0,
+      NULL },
+
+    { ngx_string("cartbot_limit"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_2MORE,
+      ngx_http_cartbot_limit,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("cartbot_limit_dry_run"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_FLAG,
+      ngx_conf_set_flag_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_cartbot_gateway_loc_conf_t, limit_dry_run),
+      NULL },
+
+    { ngx_string("cartbot_limit_status"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_num_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_cartbot_gateway_loc_conf_t, limit_status),
+      &ngx_http_cartbot_limit_status_bounds },
+
+    { ngx_string("cartbot_limit_headers"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_enum_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_cartbot_gateway_loc_conf_t, limit_headers),
+      &ngx_http_cartbot_limit_headers_enum },
 
     { ngx_string("cartbot_auth"),
       NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
@@ -346,6 +394,10 @@ ngx_http_cartbot_gateway_create_main_conf(ngx_conf_t *cf)
 static ngx_int_t
 ngx_http_cartbot_gateway_init(ngx_conf_t *cf)
 {
+    if (ngx_http_cartbot_limit_init(cf) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
     return ngx_http_cartbot_jwt_init(cf);
 }
 
@@ -376,6 +428,9 @@ ngx_http_cartbot_gateway_create_loc_conf(ngx_conf_t *cf)
      */
 
     conf->jwt = NGX_CONF_UNSET_UINT;
+    conf->limit_dry_run = NGX_CONF_UNSET;
+    conf->limit_status = NGX_CONF_UNSET_UINT;
+    conf->limit_headers = NGX_CONF_UNSET_UINT;
     conf->leeway = NGX_CONF_UNSET;
     conf->max_size = NGX_CONF_UNSET_SIZE;
     conf->token_ttl = NGX_CONF_UNSET;
@@ -392,6 +447,7 @@ ngx_http_cartbot_gateway_merge_loc_conf(ngx_conf_t *cf, void *parent,
     ngx_http_cartbot_gateway_loc_conf_t *conf = child;
 
     ngx_http_cartbot_jwt_merge(prev, conf);
+    ngx_http_cartbot_limit_merge(prev, conf);
 
     if (conf->signing == NULL) {
         conf->signing = prev->signing;
