@@ -18,6 +18,7 @@ extern const cartbot_test_t  cartbot_ratelimit_tests[];
 extern const cartbot_test_t  cartbot_pricing_tests[];
 extern const cartbot_test_t  cartbot_embed_tests[];
 extern const cartbot_test_t  cartbot_rank_tests[];
+extern const cartbot_test_t  cartbot_nlu_tests[];
 
 static const cartbot_test_t  *cartbot_test_groups[] = {
     cartbot_buf_tests,
@@ -29,6 +30,7 @@ static const cartbot_test_t  *cartbot_test_groups[] = {
     cartbot_pricing_tests,
     cartbot_embed_tests,
     cartbot_rank_tests,
+    cartbot_nlu_tests,
     NULL
 };
 
