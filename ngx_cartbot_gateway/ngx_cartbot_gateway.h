@@ -23,6 +23,7 @@
 typedef struct {
     ngx_int_t                      error_code_index;
     ngx_int_t                      error_message_index;
+    ngx_int_t                      request_id_index;
 } ngx_http_cartbot_gateway_main_conf_t;
 
 
@@ -51,6 +52,9 @@ typedef struct {
     ngx_flag_t                     limit_dry_run;
     ngx_uint_t                     limit_status;
     ngx_uint_t                     limit_headers;
+
+    /* cartbot_request_id: accept X-Request-Id, answer with it */
+    ngx_flag_t                     request_id;
 
     /* cartbot_auth: shopper tokens */
     ngx_uint_t                     auth;

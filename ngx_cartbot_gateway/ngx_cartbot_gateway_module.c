@@ -29,6 +29,8 @@ static ngx_int_t ngx_http_cartbot_health_handler(ngx_http_request_t *r);
 static void ngx_http_cartbot_health_resume(ngx_http_request_t *r,
     ngx_http_cartbot_ctx_t *ctx);
 static ngx_int_t ngx_http_cartbot_gateway_init(ngx_conf_t *cf);
+static ngx_int_t ngx_http_cartbot_request_id_handler(ngx_http_request_t *r);
+static ngx_int_t ngx_http_cartbot_request_id_filter(ngx_http_request_t *r);
 static void *ngx_http_cartbot_gateway_create_main_conf(ngx_conf_t *cf);
 static void *ngx_http_cartbot_gateway_create_loc_conf(ngx_conf_t *cf);
 static char *ngx_http_cartbot_gateway_merge_loc_conf(ngx_conf_t *cf,
@@ -117,6 +119,13 @@ static ngx_command_t  ngx_http_cartbot_gateway_commands[] = {
       ngx_conf_set_size_slot,
       NGX_HTTP_LOC_CONF_OFFSET,
       offsetof(ngx_http_cartbot_gateway_loc_conf_t, max_size),
+      NULL },
+
+    { ngx_string("cartbot_request_id"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_FLAG,
+      ngx_conf_set_flag_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_cartbot_gateway_loc_conf_t, request_id),
       NULL },
 
     { ngx_string("cartbot_limit_zone"),
@@ -386,19 +395,166 @@ ngx_http_cartbot_gateway_create_main_conf(ngx_conf_t *cf)
 
     gmcf->error_code_index = NGX_ERROR;
     gmcf->error_message_index = NGX_ERROR;
+    gmcf->request_id_index = NGX_ERROR;
 
     return gmcf;
 }
 
 
+static ngx_http_output_header_filter_pt  ngx_http_next_header_filter;
+
+
 static ngx_int_t
 ngx_http_cartbot_gateway_init(ngx_conf_t *cf)
 {
+    ngx_http_handler_pt                   *h;
+    ngx_http_core_main_conf_t             *cmcf;
+    ngx_http_cartbot_gateway_main_conf_t  *gmcf;
+    static ngx_str_t  request_id = ngx_string("request_id");
+
     if (ngx_http_cartbot_limit_init(cf) != NGX_OK) {
         return NGX_ERROR;
     }
 
+    gmcf = ngx_http_conf_get_module_main_conf(cf, ngx_cartbot_gateway_module);
+
+    gmcf->request_id_index = ngx_http_get_variable_index(cf, &request_id);
+    if (gmcf->request_id_index == NGX_ERROR) {
+        return NGX_ERROR;
+    }
+
+    cmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_core_module);
+
+    h = ngx_array_push(&cmcf->phases[NGX_HTTP_POST_READ_PHASE].handlers);
+    if (h == NULL) {
+        return NGX_ERROR;
+    }
+
+    *h = ngx_http_cartbot_request_id_handler;
+
+    ngx_http_next_header_filter = ngx_http_top_header_filter;
+    ngx_http_top_header_filter = ngx_http_cartbot_request_id_filter;
+
     return ngx_http_cartbot_jwt_init(cf);
+}
+
+
+/*
+ * cartbot_request_id on: a well-formed inbound X-Request-Id (8 to 128 of
+ * letters, digits, '-', '_', '.', ':') becomes $request_id, which the
+ * access log, every JSON error and every subrequest to SurrealDB and Groq
+ * carry; anything else is replaced by nginx's own random id.
+ */
+
+static ngx_int_t
+ngx_http_cartbot_request_id_handler(ngx_http_request_t *r)
+{
+    u_char                                *p, *last;
+    ngx_list_part_t                       *part;
+    ngx_table_elt_t                       *h, *id;
+    ngx_uint_t                             i;
+    ngx_http_variable_value_t             *vv;
+    ngx_http_cartbot_gateway_loc_conf_t   *glcf;
+    ngx_http_cartbot_gateway_main_conf_t  *gmcf;
+
+    glcf = ngx_http_get_module_loc_conf(r, ngx_cartbot_gateway_module);
+
+    if (!glcf->request_id) {
+        return NGX_DECLINED;
+    }
+
+    id = NULL;
+    part = &r->headers_in.headers.part;
+    h = part->elts;
+
+    for (i = 0; /* void */ ; i++) {
+
+        if (i >= part->nelts) {
+            if (part->next == NULL) {
+                break;
+            }
+
+            part = part->next;
+            h = part->elts;
+            i = 0;
+        }
+
+        if (h[i].key.len == sizeof("X-Request-Id") - 1
+            && ngx_strncasecmp(h[i].key.data, (u_char *) "X-Request-Id",
+                               h[i].key.len) == 0)
+        {
+            id = &h[i];
+            break;
+        }
+    }
+
+    if (id == NULL || id->value.len < 8 || id->value.len > 128) {
+        return NGX_DECLINED;
+    }
+
+    last = id->value.data + id->value.len;
+
+    for (p = id->value.data; p < last; p++) {
+        if (!(isalnum(*p) || *p == '-' || *p == '_' || *p == '.'
+              || *p == ':'))
+        {
+            return NGX_DECLINED;
+        }
+    }
+
+    gmcf = ngx_http_get_module_main_conf(r, ngx_cartbot_gateway_module);
+
+    /* $request_id is cacheable: a value set here is the one read later */
+
+    vv = &r->variables[gmcf->request_id_index];
+    vv->data = id->value.data;
+    vv->len = id->value.len;
+    vv->valid = 1;
+    vv->no_cacheable = 0;
+    vv->not_found = 0;
+
+    return NGX_DECLINED;
+}
+
+
+static ngx_int_t
+ngx_http_cartbot_request_id_filter(ngx_http_request_t *r)
+{
+    ngx_table_elt_t                       *h;
+    ngx_http_variable_value_t             *vv;
+    ngx_http_cartbot_gateway_loc_conf_t   *glcf;
+    ngx_http_cartbot_gateway_main_conf_t  *gmcf;
+
+    if (r != r->main) {
+        return ngx_http_next_header_filter(r);
+    }
+
+    glcf = ngx_http_get_module_loc_conf(r, ngx_cartbot_gateway_module);
+
+    if (!glcf->request_id) {
+        return ngx_http_next_header_filter(r);
+    }
+
+    gmcf = ngx_http_get_module_main_conf(r, ngx_cartbot_gateway_module);
+
+    vv = ngx_http_get_indexed_variable(r, gmcf->request_id_index);
+
+    if (vv && !vv->not_found && vv->len) {
+        h = ngx_list_push(&r->headers_out.headers);
+        if (h == NULL) {
+            return NGX_ERROR;
+        }
+
+        h->hash = 1;
+        ngx_str_set(&h->key, "X-Request-Id");
+        h->value.data = vv->data;
+        h->value.len = vv->len;
+#if (nginx_version >= 1023000)
+        h->next = NULL;
+#endif
+    }
+
+    return ngx_http_next_header_filter(r);
 }
 
 
@@ -428,6 +584,7 @@ ngx_http_cartbot_gateway_create_loc_conf(ngx_conf_t *cf)
      */
 
     conf->jwt = NGX_CONF_UNSET_UINT;
+    conf->request_id = NGX_CONF_UNSET;
     conf->limit_dry_run = NGX_CONF_UNSET;
     conf->limit_status = NGX_CONF_UNSET_UINT;
     conf->limit_headers = NGX_CONF_UNSET_UINT;
@@ -448,6 +605,7 @@ ngx_http_cartbot_gateway_merge_loc_conf(ngx_conf_t *cf, void *parent,
 
     ngx_http_cartbot_jwt_merge(prev, conf);
     ngx_http_cartbot_limit_merge(prev, conf);
+    ngx_conf_merge_value(conf->request_id, prev->request_id, 0);
 
     if (conf->signing == NULL) {
         conf->signing = prev->signing;
