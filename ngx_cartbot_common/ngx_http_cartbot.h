@@ -49,6 +49,93 @@ typedef struct {
 } ngx_http_cartbot_glue_t;
 
 
+/* counters in shared memory (ngx_http_cartbot_stats.c) */
+
+#define NGX_HTTP_CARTBOT_STATS_SIZE      (256 * 1024)
+#define NGX_HTTP_CARTBOT_STATS_NAME      64
+#define NGX_HTTP_CARTBOT_STATS_ROUTES    64
+#define NGX_HTTP_CARTBOT_STATS_DEPS      16
+#define NGX_HTTP_CARTBOT_STATS_LIMITS    16
+#define NGX_HTTP_CARTBOT_STATS_REASONS   16
+#define NGX_HTTP_CARTBOT_STATS_BUCKETS   12     /* the last is +Inf */
+
+#define NGX_HTTP_CARTBOT_STATS_AUTH      1
+#define NGX_HTTP_CARTBOT_STATS_LIMIT     2
+#define NGX_HTTP_CARTBOT_STATS_TOKENS    3
+
+#define NGX_HTTP_CARTBOT_DEP_SURREALDB   0
+#define NGX_HTTP_CARTBOT_DEP_GROQ        1
+
+#define NGX_HTTP_CARTBOT_OUTCOME_OK           0
+#define NGX_HTTP_CARTBOT_OUTCOME_ERROR        1
+#define NGX_HTTP_CARTBOT_OUTCOME_TIMEOUT      2
+#define NGX_HTTP_CARTBOT_OUTCOME_UNAVAILABLE  3
+#define NGX_HTTP_CARTBOT_OUTCOME_REFUSED      4   /* the breaker was open */
+#define NGX_HTTP_CARTBOT_OUTCOMES             5
+
+#define NGX_HTTP_CARTBOT_BREAKER_CLOSED     0
+#define NGX_HTTP_CARTBOT_BREAKER_OPEN       1
+#define NGX_HTTP_CARTBOT_BREAKER_HALF_OPEN  2
+
+
+typedef struct {
+    u_char                             name[NGX_HTTP_CARTBOT_STATS_NAME];
+    size_t                             len;
+} ngx_http_cartbot_stats_name_t;
+
+
+typedef struct {
+    ngx_atomic_t                       buckets[NGX_HTTP_CARTBOT_STATS_BUCKETS];
+    ngx_atomic_t                       sum_ms;
+    ngx_atomic_t                       count;
+} ngx_http_cartbot_stats_histogram_t;
+
+
+typedef struct {
+    ngx_http_cartbot_stats_name_t      name;
+    ngx_atomic_t                       status[5];     /* 1xx .. 5xx */
+    ngx_http_cartbot_stats_histogram_t duration;
+} ngx_http_cartbot_stats_route_t;
+
+
+typedef struct {
+    ngx_http_cartbot_stats_name_t      name;          /* the location */
+    ngx_uint_t                         kind;          /* ..._DEP_* */
+    ngx_atomic_t                       outcomes[NGX_HTTP_CARTBOT_OUTCOMES];
+    ngx_http_cartbot_stats_histogram_t duration;
+
+    /* the circuit breaker */
+    ngx_atomic_t                       state;
+    ngx_atomic_t                       failures;      /* in a row */
+    ngx_atomic_t                       trips;
+    ngx_atomic_t                       probing;
+    ngx_msec_t                         opened_at;
+    ngx_msec_t                         open_for;
+} ngx_http_cartbot_stats_dep_t;
+
+
+typedef struct {
+    ngx_http_cartbot_stats_name_t      name;          /* the limit zone */
+    ngx_atomic_t                       results[3];    /* passed, rejected,
+                                                         dry run */
+} ngx_http_cartbot_stats_limit_t;
+
+
+typedef struct {
+    ngx_atomic_t                       lock;
+    ngx_http_cartbot_stats_route_t     routes[NGX_HTTP_CARTBOT_STATS_ROUTES];
+    ngx_http_cartbot_stats_route_t     other_route;
+    ngx_http_cartbot_stats_dep_t       deps[NGX_HTTP_CARTBOT_STATS_DEPS];
+    ngx_http_cartbot_stats_limit_t     limits[NGX_HTTP_CARTBOT_STATS_LIMITS];
+    ngx_atomic_t                       auth_failures[
+                                           NGX_HTTP_CARTBOT_STATS_REASONS];
+    ngx_atomic_t                       llm_tokens[2]; /* prompt, completion */
+} ngx_http_cartbot_stats_t;
+
+
+extern ngx_msec_t  ngx_http_cartbot_stats_buckets[];
+
+
 /* "cartbot_<module>_db": where and how a module reaches SurrealDB */
 
 typedef struct {
@@ -61,6 +148,12 @@ typedef struct {
     uint32_t                    key;            /* token slot key */
     ngx_shm_zone_t             *zone;
     ngx_http_cartbot_glue_t    *glue;
+
+    /* metrics and the circuit breaker of sql_uri */
+    ngx_shm_zone_t             *stats;
+    ngx_uint_t                  breaker_failures;
+    ngx_msec_t                  breaker_open;
+    ngx_msec_t                  breaker_max;
 } ngx_http_cartbot_db_conf_t;
 
 
@@ -192,6 +285,11 @@ struct ngx_http_cartbot_db_query_s {
     const char                   *error_message;
     ngx_msec_t                    elapsed;
 
+    /* metrics and breaker of the location; the breaker's one probe */
+    ngx_http_cartbot_stats_dep_t *dep;
+    unsigned                      probe:1;
+    time_t                        retry_after;   /* breaker open: wait */
+
     /* a conflicting write waits here before it is tried again */
     ngx_event_t                   backoff;
     ngx_http_request_t           *request;
@@ -260,6 +358,23 @@ void ngx_http_cartbot_lanes_init(ngx_http_cartbot_lanes_t *lanes);
 ngx_int_t ngx_http_cartbot_lane_enter(ngx_http_request_t *r,
     ngx_http_cartbot_lanes_t *lanes, ngx_str_t *key,
     ngx_http_cartbot_lane_waiter_t *w, ngx_http_event_handler_pt go);
+
+/* counters and breakers */
+ngx_int_t ngx_http_cartbot_stats_add(ngx_conf_t *cf, ngx_shm_zone_t **zone);
+ngx_http_cartbot_stats_t *ngx_http_cartbot_stats(ngx_shm_zone_t *zone);
+void ngx_http_cartbot_stats_request(ngx_shm_zone_t *zone, ngx_str_t *route,
+    ngx_uint_t status, ngx_msec_t ms);
+ngx_http_cartbot_stats_dep_t *ngx_http_cartbot_stats_dep(
+    ngx_shm_zone_t *zone, ngx_str_t *location, ngx_uint_t kind);
+void ngx_http_cartbot_stats_upstream(ngx_http_cartbot_stats_dep_t *dep,
+    ngx_uint_t outcome, ngx_msec_t ms);
+void ngx_http_cartbot_stats_count(ngx_shm_zone_t *zone, ngx_uint_t what,
+    ngx_uint_t index, ngx_str_t *name, ngx_atomic_int_t n);
+ngx_int_t ngx_http_cartbot_breaker_allow(ngx_http_cartbot_stats_dep_t *dep,
+    ngx_uint_t *probe, time_t *retry_after);
+void ngx_http_cartbot_breaker_report(ngx_http_cartbot_stats_dep_t *dep,
+    ngx_uint_t probe, ngx_uint_t failed, ngx_uint_t threshold,
+    ngx_msec_t base, ngx_msec_t ceiling);
 
 /* configuration of the common part */
 void *ngx_http_cartbot_create_loc_conf(ngx_conf_t *cf, size_t size);

@@ -89,6 +89,8 @@ static void ngx_http_cartbot_db_transport_error(ngx_http_request_t *r,
     ngx_http_cartbot_db_query_t *q);
 static ngx_int_t ngx_http_cartbot_db_retry_later(ngx_http_request_t *r,
     ngx_http_cartbot_db_query_t *q);
+static ngx_int_t ngx_http_cartbot_db_defer(ngx_http_request_t *r,
+    ngx_http_cartbot_db_query_t *q, ngx_msec_t delay);
 static void ngx_http_cartbot_db_retry(ngx_event_t *ev);
 static void ngx_http_cartbot_db_cancel_retry(void *data);
 
@@ -116,7 +118,7 @@ ngx_http_cartbot_db_query_t *
 ngx_http_cartbot_db_query(ngx_http_request_t *r, ngx_http_cartbot_ctx_t *ctx,
     ngx_http_cartbot_db_conf_t *conf, cartbot_surreal_query_t *sq)
 {
-    ngx_uint_t                    state;
+    ngx_uint_t                    state, probe;
     ngx_http_cartbot_db_query_t  *q;
 
     if (sq->failed || sq->sql.failed || sq->args.failed) {
@@ -135,6 +137,38 @@ ngx_http_cartbot_db_query(ngx_http_request_t *r, ngx_http_cartbot_ctx_t *ctx,
     q->args.data = (u_char *) sq->args.data;
     q->args.len = sq->args.len;
     q->start = ngx_current_msec;
+
+    q->dep = ngx_http_cartbot_stats_dep(conf->stats, &conf->sql_uri,
+                                        NGX_HTTP_CARTBOT_DEP_SURREALDB);
+
+    if (ngx_http_cartbot_breaker_allow(q->dep, &probe, &q->retry_after)
+        == NGX_BUSY)
+    {
+        /* the circuit is open: fail fast, answered on the next turn */
+
+        ngx_http_cartbot_stats_upstream(q->dep,
+                                        NGX_HTTP_CARTBOT_OUTCOME_REFUSED, 0);
+
+        q->state = NGX_HTTP_CARTBOT_DB_DONE;
+        q->error = NGX_HTTP_SERVICE_UNAVAILABLE;
+        q->error_code = "database_unavailable";
+        q->error_message = "the database is failing; not trying for now";
+
+        if (ngx_http_cartbot_db_defer(r, q, 0) != NGX_OK) {
+            return NULL;
+        }
+
+        q->next = ctx->queries;
+        ctx->queries = q;
+        ctx->responded = 0;
+
+        r->write_event_handler = ctx->glue->wake;
+        r->read_event_handler = ngx_http_cartbot_check_broken_connection;
+
+        return q;
+    }
+
+    q->probe = probe;
 
     state = NGX_HTTP_CARTBOT_DB_SQL;
 
@@ -664,14 +698,31 @@ ngx_http_cartbot_db_answered(ngx_http_request_t *r,
 
 /*
  * Conflicting writers that retry at once collide again: wait a random
- * time that doubles with each attempt (4 ms, 8 ms, ... up to 256 ms).
+ * time that doubles with each attempt (4 ms, 8 ms, ... up to 1 s).
  */
 
 static ngx_int_t
 ngx_http_cartbot_db_retry_later(ngx_http_request_t *r,
     ngx_http_cartbot_db_query_t *q)
 {
-    ngx_msec_t           cap;
+    ngx_msec_t  cap;
+
+    cap = (ngx_msec_t) 4 << ngx_min(q->attempts, 8);
+
+    return ngx_http_cartbot_db_defer(r, q, 1 + (ngx_msec_t) ngx_random() % cap);
+}
+
+
+/*
+ * Runs the query's next step from a timer: a retry of a conflicting
+ * write, or (state done) just waking the request to see a query that
+ * failed fast.  The timer dies with the request.
+ */
+
+static ngx_int_t
+ngx_http_cartbot_db_defer(ngx_http_request_t *r,
+    ngx_http_cartbot_db_query_t *q, ngx_msec_t delay)
+{
     ngx_pool_cleanup_t  *cln;
 
     if (q->request == NULL) {
@@ -689,12 +740,10 @@ ngx_http_cartbot_db_retry_later(ngx_http_request_t *r,
         q->backoff.log = r->connection->log;
     }
 
-    cap = (ngx_msec_t) 4 << ngx_min(q->attempts, 8);
-
     /* nothing is in flight for this query while it waits */
     q->sr_done = 0;
 
-    ngx_add_timer(&q->backoff, 1 + (ngx_msec_t) ngx_random() % cap);
+    ngx_add_timer(&q->backoff, delay);
 
     return NGX_OK;
 }
@@ -711,7 +760,13 @@ ngx_http_cartbot_db_retry(ngx_event_t *ev)
     r = q->request;
     c = r->connection;
 
-    if (ngx_http_cartbot_db_issue(r, q, NGX_HTTP_CARTBOT_DB_SQL) != NGX_OK) {
+    if (q->state == NGX_HTTP_CARTBOT_DB_DONE) {
+        /* failed fast: let the request see it */
+        ngx_http_post_request(r, NULL);
+
+    } else if (ngx_http_cartbot_db_issue(r, q, NGX_HTTP_CARTBOT_DB_SQL)
+               != NGX_OK)
+    {
         q->ctx->responded = 1;
         ngx_http_finalize_request(r, NGX_ERROR);
     }
@@ -777,6 +832,8 @@ ngx_http_cartbot_db_finish(ngx_http_request_t *r,
     ngx_http_cartbot_db_query_t *q, ngx_uint_t status, const char *code,
     const char *message)
 {
+    ngx_uint_t  outcome;
+
     q->state = NGX_HTTP_CARTBOT_DB_DONE;
     q->error = status;
     q->error_code = code;
@@ -784,6 +841,32 @@ ngx_http_cartbot_db_finish(ngx_http_request_t *r,
     q->elapsed = ngx_current_msec - q->start;
 
     q->ctx->pending--;
+
+    /*
+     * Only the database failing counts against the breaker: a timeout, no
+     * answer, a 5xx or garbage.  Refused credentials, statement errors and
+     * conflicts are answers.
+     */
+
+    outcome = (status == 0 || status == NGX_HTTP_CONFLICT
+               || status == NGX_HTTP_INTERNAL_SERVER_ERROR)
+              ? NGX_HTTP_CARTBOT_OUTCOME_OK
+              : (status == NGX_HTTP_GATEWAY_TIME_OUT)
+              ? NGX_HTTP_CARTBOT_OUTCOME_TIMEOUT
+              : (code && ngx_strcmp(code, "database_unavailable") == 0)
+              ? NGX_HTTP_CARTBOT_OUTCOME_UNAVAILABLE
+              : NGX_HTTP_CARTBOT_OUTCOME_ERROR;
+
+    ngx_http_cartbot_stats_upstream(q->dep, outcome, q->elapsed);
+
+    ngx_http_cartbot_breaker_report(q->dep, q->probe,
+                              outcome == NGX_HTTP_CARTBOT_OUTCOME_TIMEOUT
+                              || outcome == NGX_HTTP_CARTBOT_OUTCOME_UNAVAILABLE
+                              || (code
+                                  && ngx_strcmp(code, "database_protocol")
+                                     == 0),
+                              q->conf->breaker_failures,
+                              q->conf->breaker_open, q->conf->breaker_max);
 }
 
 
@@ -796,10 +879,28 @@ ngx_int_t
 ngx_http_cartbot_db_send_error(ngx_http_request_t *r,
     ngx_http_cartbot_db_query_t *q)
 {
+    u_char                        *p;
     const char                    *message;
+    ngx_table_elt_t               *h;
     const cartbot_surreal_stmt_t  *stmt;
 
     if (q->error) {
+        if (q->retry_after) {
+            h = ngx_list_push(&r->headers_out.headers);
+            p = ngx_pnalloc(r->pool, NGX_TIME_T_LEN);
+            if (h == NULL || p == NULL) {
+                return NGX_ERROR;
+            }
+
+            h->hash = 1;
+            ngx_str_set(&h->key, "Retry-After");
+            h->value.data = p;
+            h->value.len = ngx_sprintf(p, "%T", q->retry_after) - p;
+#if (nginx_version >= 1023000)
+            h->next = NULL;
+#endif
+        }
+
         return ngx_http_cartbot_send_error(r, q->error, q->error_code,
                                            q->error_message);
     }
@@ -1072,6 +1173,13 @@ ngx_http_cartbot_db_set(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     dbcf->sql_uri = value[1];
     dbcf->retries = 8;
     dbcf->glue = glue;
+    dbcf->breaker_failures = 5;
+    dbcf->breaker_open = 5000;
+    dbcf->breaker_max = 60000;
+
+    if (ngx_http_cartbot_stats_add(cf, &dbcf->stats) != NGX_OK) {
+        return NGX_CONF_ERROR;
+    }
 
     ngx_str_null(&path);
 
@@ -1086,6 +1194,46 @@ ngx_http_cartbot_db_set(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
         if (ngx_strncmp(value[i].data, "credentials=", 12) == 0) {
             path.data = value[i].data + 12;
             path.len = value[i].len - 12;
+            continue;
+        }
+
+        if (ngx_strncmp(value[i].data, "breaker=", 8) == 0) {
+            n = ngx_atoi(value[i].data + 8, value[i].len - 8);
+
+            if (n == NGX_ERROR || n < 1 || n > 1000) {
+                ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                                   "invalid \"%V\"", &value[i]);
+                return NGX_CONF_ERROR;
+            }
+
+            dbcf->breaker_failures = n;
+            continue;
+        }
+
+        if (ngx_strncmp(value[i].data, "open=", 5) == 0
+            || ngx_strncmp(value[i].data, "max_open=", 9) == 0)
+        {
+            ngx_str_t   t;
+            ngx_msec_t  ms;
+
+            t.data = (u_char *) ngx_strchr(value[i].data, '=') + 1;
+            t.len = value[i].data + value[i].len - t.data;
+
+            ms = ngx_parse_time(&t, 0);
+
+            if (ms == (ngx_msec_t) NGX_ERROR || ms == 0) {
+                ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                                   "invalid \"%V\"", &value[i]);
+                return NGX_CONF_ERROR;
+            }
+
+            if (value[i].data[0] == 'o') {
+                dbcf->breaker_open = ms;
+
+            } else {
+                dbcf->breaker_max = ms;
+            }
+
             continue;
         }
 

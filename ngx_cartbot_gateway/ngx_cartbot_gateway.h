@@ -24,6 +24,7 @@ typedef struct {
     ngx_int_t                      error_code_index;
     ngx_int_t                      error_message_index;
     ngx_int_t                      request_id_index;
+    ngx_shm_zone_t                *stats;
 } ngx_http_cartbot_gateway_main_conf_t;
 
 
@@ -105,6 +106,11 @@ char *ngx_http_cartbot_jwt_require(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 void ngx_http_cartbot_jwt_merge(ngx_http_cartbot_gateway_loc_conf_t *prev,
     ngx_http_cartbot_gateway_loc_conf_t *conf);
+
+/* ngx_cartbot_gateway_metrics.c */
+ngx_int_t ngx_http_cartbot_metrics_init(ngx_conf_t *cf);
+char *ngx_http_cartbot_metrics(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
 
 /* ngx_cartbot_gateway_limit.c */
 ngx_int_t ngx_http_cartbot_limit_init(ngx_conf_t *cf);

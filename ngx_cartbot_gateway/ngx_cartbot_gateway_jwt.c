@@ -135,12 +135,13 @@ ngx_http_cartbot_jwt_add_variables(ngx_conf_t *cf)
 static ngx_int_t
 ngx_http_cartbot_jwt_handler(ngx_http_request_t *r)
 {
-    ngx_uint_t                            i, j;
-    ngx_str_t                             value;
-    ngx_http_complex_value_t             *cv;
-    ngx_http_cartbot_gateway_ctx_t       *ctx;
-    ngx_http_cartbot_jwt_require_t       *req;
-    ngx_http_cartbot_gateway_loc_conf_t  *glcf;
+    ngx_uint_t                             i, j;
+    ngx_str_t                              value;
+    ngx_http_complex_value_t              *cv;
+    ngx_http_cartbot_gateway_ctx_t        *ctx;
+    ngx_http_cartbot_jwt_require_t        *req;
+    ngx_http_cartbot_gateway_loc_conf_t   *glcf;
+    ngx_http_cartbot_gateway_main_conf_t  *gmcf;
 
     glcf = ngx_http_get_module_loc_conf(r, ngx_cartbot_gateway_module);
 
@@ -155,6 +156,15 @@ ngx_http_cartbot_jwt_handler(ngx_http_request_t *r)
 
     if (ngx_http_cartbot_jwt_verify(r, ctx) != NGX_OK) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    gmcf = ngx_http_get_module_main_conf(r, ngx_cartbot_gateway_module);
+
+    if (ctx->jwt.reason != CARTBOT_JWT_OK) {
+        /* index 0, the "ok" slot, counts requests that brought no token */
+        ngx_http_cartbot_stats_count(gmcf->stats, NGX_HTTP_CARTBOT_STATS_AUTH,
+                                     ctx->jwt_missing ? 0 : ctx->jwt.reason,
+                                     NULL, 1);
     }
 
     if (ctx->jwt_missing) {

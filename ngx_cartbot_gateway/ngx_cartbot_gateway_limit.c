@@ -158,8 +158,9 @@ ngx_http_cartbot_limit_handler(ngx_http_request_t *r)
     ngx_http_cartbot_limit_t             *limit;
     ngx_http_cartbot_gateway_ctx_t       *ctx;
     ngx_http_cartbot_limit_zone_t        *zone;
-    cartbot_ratelimit_decision_t          d, best;
-    ngx_http_cartbot_gateway_loc_conf_t  *glcf;
+    cartbot_ratelimit_decision_t           d, best;
+    ngx_http_cartbot_gateway_loc_conf_t   *glcf;
+    ngx_http_cartbot_gateway_main_conf_t  *gmcf;
 
     /* subrequests run preaccess too: count the client's request once */
 
@@ -230,6 +231,12 @@ ngx_http_cartbot_limit_handler(ngx_http_request_t *r)
         /* no limit applied: no key anywhere */
         return NGX_DECLINED;
     }
+
+    gmcf = ngx_http_get_module_main_conf(r, ngx_cartbot_gateway_module);
+
+    ngx_http_cartbot_stats_count(gmcf->stats, NGX_HTTP_CARTBOT_STATS_LIMIT,
+                                 !rejected ? 0 : glcf->limit_dry_run ? 2 : 1,
+                                 &limit[tightest].zone->shm.name, 1);
 
     if (rejected && !glcf->limit_dry_run) {
         ctx->limit_status = NGX_HTTP_CARTBOT_LIMIT_REJECTED;

@@ -121,6 +121,13 @@ static ngx_command_t  ngx_http_cartbot_gateway_commands[] = {
       offsetof(ngx_http_cartbot_gateway_loc_conf_t, max_size),
       NULL },
 
+    { ngx_string("cartbot_metrics"),
+      NGX_HTTP_LOC_CONF|NGX_CONF_NOARGS,
+      ngx_http_cartbot_metrics,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
+
     { ngx_string("cartbot_request_id"),
       NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_FLAG,
       ngx_conf_set_flag_slot,
@@ -412,7 +419,9 @@ ngx_http_cartbot_gateway_init(ngx_conf_t *cf)
     ngx_http_cartbot_gateway_main_conf_t  *gmcf;
     static ngx_str_t  request_id = ngx_string("request_id");
 
-    if (ngx_http_cartbot_limit_init(cf) != NGX_OK) {
+    if (ngx_http_cartbot_limit_init(cf) != NGX_OK
+        || ngx_http_cartbot_metrics_init(cf) != NGX_OK)
+    {
         return NGX_ERROR;
     }
 
