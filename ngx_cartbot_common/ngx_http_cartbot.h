@@ -130,6 +130,13 @@ typedef struct {
     ngx_atomic_t                       auth_failures[
                                            NGX_HTTP_CARTBOT_STATS_REASONS];
     ngx_atomic_t                       llm_tokens[2]; /* prompt, completion */
+
+    /* the last readiness probe, shared so that probes do not stampede */
+    ngx_msec_t                         health_at;
+    ngx_atomic_t                       health_probing;
+    ngx_atomic_t                       health_ok;
+    ngx_msec_t                         health_latency;
+    u_char                             health_error[32];
 } ngx_http_cartbot_stats_t;
 
 

@@ -54,6 +54,10 @@ typedef struct {
     ngx_uint_t                     limit_status;
     ngx_uint_t                     limit_headers;
 
+    /* cartbot_health: 1 live (no I/O), 2 ready (cached probe) */
+    ngx_uint_t                     health;
+    ngx_msec_t                     health_cache;
+
     /* cartbot_request_id: accept X-Request-Id, answer with it */
     ngx_flag_t                     request_id;
 

@@ -6,8 +6,9 @@
  *     cartbot_gateway_db  /_cartbot/db/sql  signin=/_cartbot/db/signin
  *                         credentials=secrets/gateway.json;
  *
+ *     location = /internal/health/live  { cartbot_health live; }
  *     location = /internal/health {
- *         cartbot_health;            # {"status":"ok","surrealdb":{...}}
+ *         cartbot_health ready cache=2s;  # {"status":"ok","surrealdb":..}
  *     }
  *
  * JWT verification: ngx_cartbot_gateway_jwt.c; shopper tokens:
@@ -28,6 +29,8 @@ static ngx_int_t ngx_http_cartbot_gateway_query_handler(
 static ngx_int_t ngx_http_cartbot_health_handler(ngx_http_request_t *r);
 static void ngx_http_cartbot_health_resume(ngx_http_request_t *r,
     ngx_http_cartbot_ctx_t *ctx);
+static ngx_int_t ngx_http_cartbot_health_send(ngx_http_request_t *r,
+    ngx_http_cartbot_stats_t *st, ngx_uint_t cached);
 static ngx_int_t ngx_http_cartbot_gateway_init(ngx_conf_t *cf);
 static ngx_int_t ngx_http_cartbot_request_id_handler(ngx_http_request_t *r);
 static ngx_int_t ngx_http_cartbot_request_id_filter(ngx_http_request_t *r);
@@ -66,7 +69,7 @@ static ngx_command_t  ngx_http_cartbot_gateway_commands[] = {
                                  ngx_http_cartbot_gateway_glue),
 
     { ngx_string("cartbot_health"),
-      NGX_HTTP_LOC_CONF|NGX_CONF_NOARGS,
+      NGX_HTTP_LOC_CONF|NGX_CONF_NOARGS|NGX_CONF_TAKE12,
       ngx_http_cartbot_health,
       NGX_HTTP_LOC_CONF_OFFSET,
       0,
@@ -259,11 +262,15 @@ ngx_http_cartbot_gateway_query_handler(ngx_http_request_t *r)
 static ngx_int_t
 ngx_http_cartbot_health_handler(ngx_http_request_t *r)
 {
-    ngx_int_t                             rc;
-    cartbot_mem_t                        *mem;
-    cartbot_surreal_query_t               sq;
-    ngx_http_cartbot_gateway_ctx_t       *ctx;
-    ngx_http_cartbot_gateway_loc_conf_t  *glcf;
+    ngx_int_t                              rc;
+    ngx_msec_t                             now;
+    ngx_atomic_uint_t                      probing;
+    cartbot_mem_t                         *mem;
+    cartbot_surreal_query_t                sq;
+    ngx_http_cartbot_stats_t              *st;
+    ngx_http_cartbot_gateway_ctx_t        *ctx;
+    ngx_http_cartbot_gateway_loc_conf_t   *glcf;
+    ngx_http_cartbot_gateway_main_conf_t  *gmcf;
 
     if (!(r->method & (NGX_HTTP_GET|NGX_HTTP_HEAD))) {
         return ngx_http_cartbot_send_error(r, NGX_HTTP_NOT_ALLOWED,
@@ -277,6 +284,33 @@ ngx_http_cartbot_health_handler(ngx_http_request_t *r)
     }
 
     glcf = ngx_http_get_module_loc_conf(r, ngx_cartbot_gateway_module);
+
+    if (glcf->health == 1) {
+        /* liveness: this worker answers; nothing else is asked */
+        return ngx_http_cartbot_health_send(r, NULL, 0);
+    }
+
+    gmcf = ngx_http_get_module_main_conf(r, ngx_cartbot_gateway_module);
+    st = ngx_http_cartbot_stats(gmcf->stats);
+
+    /*
+     * A fresh enough answer is shared by every worker; when it is stale,
+     * one request probes (health_probing holds when it began: a probe
+     * that never came back is taken over after 10 s) and the others
+     * answer with the stale one.
+     */
+
+    if (st && st->health_at) {
+        probing = st->health_probing;
+        now = ngx_current_msec | 1;
+
+        if (ngx_current_msec - st->health_at < glcf->health_cache
+            || (probing && now - probing < 10000)
+            || !ngx_atomic_cmp_set(&st->health_probing, probing, now))
+        {
+            return ngx_http_cartbot_health_send(r, st, 1);
+        }
+    }
 
     if (glcf->cartbot.db.sql_uri.len == 0) {
         ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
@@ -319,51 +353,101 @@ static void
 ngx_http_cartbot_health_resume(ngx_http_request_t *r,
     ngx_http_cartbot_ctx_t *ctx)
 {
-    ngx_int_t                     rc;
-    ngx_uint_t                    status;
-    cartbot_buf_t                 b;
-    cartbot_mem_t                *mem;
-    ngx_table_elt_t              *h;
-    ngx_http_cartbot_db_query_t  *q;
+    ngx_http_cartbot_stats_t              *st, local;
+    ngx_http_cartbot_db_query_t           *q;
+    ngx_http_cartbot_gateway_main_conf_t  *gmcf;
 
     q = ((ngx_http_cartbot_gateway_ctx_t *) ctx)->query;
 
+    gmcf = ngx_http_get_module_main_conf(r, ngx_cartbot_gateway_module);
+    st = ngx_http_cartbot_stats(gmcf->stats);
+
+    if (st == NULL) {
+        ngx_memzero(&local, sizeof(ngx_http_cartbot_stats_t));
+        st = &local;
+    }
+
+    st->health_ok = (q->error == 0
+                     && q->result.outcome == CARTBOT_SURREAL_OK);
+    st->health_latency = q->elapsed;
+    ngx_cpystrn(st->health_error,
+                (u_char *) (q->error_code ? q->error_code : "query_failed"),
+                sizeof(st->health_error));
+    ngx_memory_barrier();
+    st->health_at = ngx_current_msec ? ngx_current_msec : 1;
+    st->health_probing = 0;
+
+    ngx_http_finalize_request(r, ngx_http_cartbot_health_send(r, st, 0));
+}
+
+
+/*
+ * {"status":"ok"} (liveness), or readiness:
+ * {"status":"ok"|"unavailable","surrealdb":{"status":"ok"|"down",
+ *  ["error":..,]"latency_ms":N,"breaker":"closed"},"cached":false}
+ */
+
+static ngx_int_t
+ngx_http_cartbot_health_send(ngx_http_request_t *r,
+    ngx_http_cartbot_stats_t *st, ngx_uint_t cached)
+{
+    ngx_uint_t                             status, breaker;
+    cartbot_buf_t                          b;
+    cartbot_mem_t                         *mem;
+    ngx_table_elt_t                       *h;
+    ngx_http_cartbot_stats_dep_t          *dep;
+    ngx_http_cartbot_gateway_loc_conf_t   *glcf;
+    static const char                     *states[] = {
+        "closed", "open", "half_open"
+    };
+
     mem = ngx_http_cartbot_mem(r->pool);
     if (mem == NULL) {
-        ngx_http_finalize_request(r, NGX_ERROR);
-        return;
+        return NGX_ERROR;
     }
 
     cartbot_buf_init(&b, mem, 256);
+    status = NGX_HTTP_OK;
 
-    if (q->error == 0 && q->result.outcome == CARTBOT_SURREAL_OK) {
-        status = NGX_HTTP_OK;
-        cartbot_buf_printf(&b, "{\"status\":\"ok\",\"surrealdb\":"
-                           "{\"status\":\"ok\",\"latency_ms\":%lu}}",
-                           (unsigned long) q->elapsed);
+    if (st == NULL) {
+        cartbot_buf_add_str(&b, "{\"status\":\"ok\"}");
 
     } else {
-        status = NGX_HTTP_SERVICE_UNAVAILABLE;
-        cartbot_buf_printf(&b, "{\"status\":\"unavailable\",\"surrealdb\":"
-                           "{\"status\":\"down\",\"error\":\"%s\","
-                           "\"latency_ms\":%lu}}",
-                           q->error_code ? q->error_code : "query_failed",
-                           (unsigned long) q->elapsed);
+        glcf = ngx_http_get_module_loc_conf(r, ngx_cartbot_gateway_module);
+
+        dep = ngx_http_cartbot_stats_dep(glcf->cartbot.db.stats,
+                                         &glcf->cartbot.db.sql_uri,
+                                         NGX_HTTP_CARTBOT_DEP_SURREALDB);
+        breaker = dep ? dep->state % 3 : 0;
+
+        if (st->health_ok) {
+            cartbot_buf_printf(&b, "{\"status\":\"ok\",\"surrealdb\":"
+                               "{\"status\":\"ok\",\"latency_ms\":%lu,",
+                               (unsigned long) st->health_latency);
+
+        } else {
+            status = NGX_HTTP_SERVICE_UNAVAILABLE;
+            cartbot_buf_printf(&b, "{\"status\":\"unavailable\","
+                               "\"surrealdb\":{\"status\":\"down\","
+                               "\"error\":\"%s\",\"latency_ms\":%lu,",
+                               st->health_error,
+                               (unsigned long) st->health_latency);
+        }
+
+        cartbot_buf_printf(&b, "\"breaker\":\"%s\"},\"cached\":%s}",
+                           states[breaker], cached ? "true" : "false");
     }
 
     h = ngx_list_push(&r->headers_out.headers);
     if (h == NULL) {
-        ngx_http_finalize_request(r, NGX_ERROR);
-        return;
+        return NGX_ERROR;
     }
 
     h->hash = 1;
     ngx_str_set(&h->key, "Cache-Control");
     ngx_str_set(&h->value, "no-store");
 
-    rc = ngx_http_cartbot_send_buf(r, status, &b);
-
-    ngx_http_finalize_request(r, rc);
+    return ngx_http_cartbot_send_buf(r, status, &b);
 }
 
 
@@ -593,6 +677,7 @@ ngx_http_cartbot_gateway_create_loc_conf(ngx_conf_t *cf)
      */
 
     conf->jwt = NGX_CONF_UNSET_UINT;
+    conf->health_cache = NGX_CONF_UNSET_MSEC;
     conf->request_id = NGX_CONF_UNSET;
     conf->limit_dry_run = NGX_CONF_UNSET;
     conf->limit_status = NGX_CONF_UNSET_UINT;
@@ -615,6 +700,7 @@ ngx_http_cartbot_gateway_merge_loc_conf(ngx_conf_t *cf, void *parent,
     ngx_http_cartbot_jwt_merge(prev, conf);
     ngx_http_cartbot_limit_merge(prev, conf);
     ngx_conf_merge_value(conf->request_id, prev->request_id, 0);
+    ngx_conf_merge_msec_value(conf->health_cache, prev->health_cache, 1000);
 
     if (conf->signing == NULL) {
         conf->signing = prev->signing;
@@ -629,10 +715,42 @@ ngx_http_cartbot_gateway_merge_loc_conf(ngx_conf_t *cf, void *parent,
 }
 
 
+/* cartbot_health [live | ready] [cache=1s] */
+
 static char *
 ngx_http_cartbot_health(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 {
+    ngx_http_cartbot_gateway_loc_conf_t *glcf = conf;
+
+    ngx_str_t                 *value, t;
+    ngx_uint_t                 i;
     ngx_http_core_loc_conf_t  *clcf;
+
+    value = cf->args->elts;
+    glcf->health = 2;
+
+    for (i = 1; i < cf->args->nelts; i++) {
+
+        if (ngx_strcmp(value[i].data, "live") == 0) {
+            glcf->health = 1;
+
+        } else if (ngx_strcmp(value[i].data, "ready") == 0) {
+            glcf->health = 2;
+
+        } else if (ngx_strncmp(value[i].data, "cache=", 6) == 0) {
+            t.data = value[i].data + 6;
+            t.len = value[i].len - 6;
+
+            glcf->health_cache = ngx_parse_time(&t, 0);
+
+            if (glcf->health_cache == (ngx_msec_t) NGX_ERROR) {
+                return "has an invalid cache= time";
+            }
+
+        } else {
+            return "takes live or ready, and cache=";
+        }
+    }
 
     clcf = ngx_http_conf_get_module_loc_conf(cf, ngx_http_core_module);
     clcf->handler = ngx_http_cartbot_health_handler;

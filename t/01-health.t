@@ -44,13 +44,13 @@ $t->write_conf(<<"CONF");
         }
 
         location = /internal/health {
-            cartbot_health;
+            cartbot_health ready cache=0;
         }
 
         location = /t/wrong-credentials {
             cartbot_gateway_db  /_cartbot/db/sql  signin=/_cartbot/db/signin
                                 credentials=secrets/wrong.json;
-            cartbot_health;
+            cartbot_health ready cache=0;
         }
 
         location = /t/slow {

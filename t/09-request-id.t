@@ -39,7 +39,7 @@ $t->write_conf(<<'CONF');
             proxy_pass  http://cartbot_surrealdb/signin;
         }
 
-        location = /internal/health { cartbot_health; }
+        location = /internal/health { cartbot_health ready cache=0; }
     }
 CONF
 

@@ -10,6 +10,7 @@ use warnings;
 use FindBin;
 use lib "$FindBin::Bin/lib";
 
+use JSON::PP;
 use Test::More;
 use Time::HiRes qw/ sleep /;
 
@@ -41,8 +42,10 @@ $t->write_conf(<<'CONF');
                             credentials=secrets/gateway.json
                             breaker=3 open=1s max_open=4s;
 
-        location = /internal/health  { cartbot_health; }
+        location = /internal/health  { cartbot_health ready cache=0; }
         location = /internal/metrics { cartbot_metrics; }
+        location = /live { cartbot_health live; }
+        location = /ready { cartbot_health ready cache=30s; }
         location = /t/query { cartbot_gateway_db_query "RETURN 1"; }
 
         location = /private {
@@ -70,6 +73,7 @@ sub metrics {
     return \%m;
 }
 
+my $r;
 my $m0 = metrics();
 ok($m0, 'every line parses as Prometheus text');
 like($t->get('/internal/metrics')->{headers}{'content-type'},
@@ -104,6 +108,28 @@ is($m->{'cartbot_ratelimit_decisions_total{zone="api",result="rejected"}'},
 is($m->{'cartbot_breaker_state{location="/_cartbot/db/sql",state="closed"}'},
     0, 'breaker closed');
 
+# --- liveness and a cached readiness ---------------------------------------
+
+my $calls = sub {
+    my $mm = metrics();
+    return $mm->{'cartbot_upstream_requests_total{upstream="surrealdb",'
+        . 'location="/_cartbot/db/sql",outcome="ok"}'};
+};
+
+my $before = $calls->();
+my $live = $t->get('/live');
+is($live->{status}, 200, 'liveness: 200');
+is_deeply($live->{json}, { status => 'ok' }, 'liveness: no dependency');
+is($calls->(), $before, 'liveness asks the database nothing');
+
+$r = $t->get('/ready');
+is($r->{status}, 200, 'readiness: 200');
+is($r->{json}{surrealdb}{breaker}, 'closed', 'with the breaker state');
+my $after = $calls->();
+$t->get('/ready') for 1 .. 5;
+is($calls->(), $after, 'five more readiness checks: no database call');
+is($t->get('/ready')->{json}{cached}, JSON::PP::true(), 'they say cached');
+
 # --- the breaker ------------------------------------------------------------
 
 $t->stop_db;
@@ -113,7 +139,7 @@ my @codes = map { $t->get('/internal/health')->{json}{surrealdb}{error} }
 is_deeply(\@codes, [('database_unavailable') x 3],
     'three failures while the database is down');
 
-my $r = $t->get('/internal/health');
+$r = $t->get('/internal/health');
 is($r->{status}, 503, 'then the breaker answers 503');
 cmp_ok($r->{elapsed}, '<', 0.2, 'fast');
 
