@@ -26,6 +26,16 @@ my $now = time;
 my %claims = (sub => 'shopper:alice', role => 'shopper', iss => 'cartbot',
     aud => 'shop', iat => $now, exp => $now + 600);
 
+# a JWKS with two HMAC keys, chosen by kid
+{
+    my %k = (a => 'A' x 32, b => 'B' x 32);
+    open my $fh, '>', "$keys/set.jwks" or die $!;
+    print $fh '{"keys":[' . join(',', map { '{"kty":"oct","kid":"' . $_
+        . '","alg":"HS256","k":"' . encode_base64url($k{$_}) . '"}' }
+        sort keys %k) . ']}';
+    close $fh;
+}
+
 # one location per algorithm, each with its own key
 
 my %secret = (HS256 => 'k' x 32, HS384 => 'l' x 48, HS512 => 'm' x 64);
@@ -73,6 +83,12 @@ $t->write_conf(<<"CONF");
         cartbot_jwt_max_size  4k;
 
         $locations
+
+        location = /t/jwks {
+            cartbot_jwt shop;
+            cartbot_jwt_key_file keys/set.jwks;
+            $ok
+        }
 
         location = /t/claims {
             cartbot_jwt shop;
@@ -132,6 +148,19 @@ for my $alg ((sort keys %secret), Cartbot::JWT::asymmetric()) {
         { %claims, role => 'admin' }));
     is($r->{status}, 401, "$alg: tampered payload refused");
 }
+
+# --- a JWKS: the key by kid ------------------------------------------------
+
+for my $kid (qw/ a b /) {
+    my $r = get_with('/t/jwks', Cartbot::JWT::sign('HS256', uc($kid) x 32,
+        \%claims, kid => $kid));
+    is($r->{status}, 200, "JWKS: key $kid by its kid");
+}
+
+is(get_with('/t/jwks', Cartbot::JWT::sign('HS256', 'A' x 32, \%claims,
+    kid => 'b'))->{status}, 401, 'JWKS: signed with a, labelled b: 401');
+is(get_with('/t/jwks', Cartbot::JWT::sign('HS256', 'C' x 32, \%claims,
+    kid => 'c'))->{status}, 401, 'JWKS: unknown kid: 401');
 
 # --- refusals -----------------------------------------------------------------
 
