@@ -24,9 +24,9 @@ print $ok "ok\n";
 close $ok;
 
 my $conf = <<'CONF';
-    cartbot_limit_zone  name=chat size=1m
+    cartbot_limit_zone  name=t_chat size=1m
                         key=$jwt_claim_sub key=$binary_remote_addr;
-    cartbot_limit_zone  name=api size=1m key=$jwt_claim_sub;
+    cartbot_limit_zone  name=t_api size=1m key=$jwt_claim_sub;
     cartbot_limit_zone  name=tiny size=32k key=$http_x_key;
 
     log_format  limits  '$request_uri $status $cartbot_limit_status';
@@ -39,20 +39,20 @@ my $conf = <<'CONF';
         access_log  logs/limits.log limits;
 
         location = /chat {
-            cartbot_limit  zone=chat rate=30r/m
+            cartbot_limit  zone=t_chat rate=30r/m
                            by=$jwt_claim_role admin=300r/m guest=5r/m;
-            cartbot_limit  zone=api rate=100r/h;
+            cartbot_limit  zone=t_api rate=100r/h;
             alias  %%DIR%%/ok.txt;
         }
 
         location = /dry {
-            cartbot_limit  zone=chat rate=2r/m;
+            cartbot_limit  zone=t_chat rate=2r/m;
             cartbot_limit_dry_run  on;
             alias  %%DIR%%/ok.txt;
         }
 
         location = /legacy {
-            cartbot_limit  zone=api rate=3r/d burst=2;
+            cartbot_limit  zone=t_api rate=3r/d burst=2;
             cartbot_limit_headers  legacy;
             alias  %%DIR%%/ok.txt;
         }
@@ -98,9 +98,9 @@ for (1 .. 30) {
 }
 
 is_deeply(\%status, { 200 => 30 }, '30 requests in a minute: all pass');
-like($r->{headers}{'ratelimit-policy'} // '', qr/^"chat";q=30;w=60$/,
+like($r->{headers}{'ratelimit-policy'} // '', qr/^"t_chat";q=30;w=60$/,
     'RateLimit-Policy names the tightest limit');
-like($r->{headers}{ratelimit} // '', qr/^"chat";r=0;t=\d+$/,
+like($r->{headers}{ratelimit} // '', qr/^"t_chat";r=0;t=\d+$/,
     'RateLimit: none remaining');
 
 $r = hit('/chat', $alice);
@@ -109,7 +109,7 @@ is($r->{json}{error}{code}, 'rate_limited', 'JSON error');
 like($r->{headers}{'retry-after'} // '', qr/^\d+$/, 'Retry-After');
 cmp_ok($r->{headers}{'retry-after'}, '>', 0, 'Retry-After > 0');
 cmp_ok($r->{headers}{'retry-after'}, '<=', 60, 'Retry-After <= 60');
-like($r->{headers}{ratelimit} // '', qr/^"chat";r=0;t=\d+$/,
+like($r->{headers}{ratelimit} // '', qr/^"t_chat";r=0;t=\d+$/,
     'RateLimit on the refusal');
 
 $r = hit('/chat', $bob);
@@ -184,7 +184,7 @@ SKIP: {
 $t->write_conf($changed);
 my ($rc, $out) = $t->nginx_test;
 isnt($rc, 0, 'nginx -t refuses a changed key');
-like($out, qr/cartbot_limit_zone "chat" changes its keys/,
+like($out, qr/cartbot_limit_zone "t_chat" changes its keys/,
     'and says which zone');
 
 $t->write_conf($conf);

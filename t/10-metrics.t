@@ -30,7 +30,7 @@ print $ok "ok\n";
 close $ok;
 
 $t->write_conf(<<'CONF');
-    cartbot_limit_zone  name=api size=1m key=$binary_remote_addr;
+    cartbot_limit_zone  name=t_api size=1m key=$binary_remote_addr;
 
     server {
         listen  127.0.0.1:%%PORT%%;
@@ -54,7 +54,7 @@ $t->write_conf(<<'CONF');
         }
 
         location = /limited {
-            cartbot_limit  zone=api rate=2r/m;
+            cartbot_limit  zone=t_api rate=2r/m;
             alias  %%DIR%%/ok.txt;
         }
     }
@@ -101,9 +101,9 @@ is($m->{'cartbot_auth_failures_total{reason="expired"}'}, 1,
     'auth failure: expired');
 is($m->{'cartbot_auth_failures_total{reason="missing_token"}'}, 1,
     'auth failure: no token');
-is($m->{'cartbot_ratelimit_decisions_total{zone="api",result="passed"}'}, 2,
+is($m->{'cartbot_ratelimit_decisions_total{zone="t_api",result="passed"}'}, 2,
     'rate limit: passed');
-is($m->{'cartbot_ratelimit_decisions_total{zone="api",result="rejected"}'},
+is($m->{'cartbot_ratelimit_decisions_total{zone="t_api",result="rejected"}'},
     1, 'rate limit: rejected');
 is($m->{'cartbot_breaker_state{location="/_cartbot/db/sql",state="closed"}'},
     0, 'breaker closed');
