@@ -79,8 +79,6 @@ static const char *ngx_http_cartbot_cart_discount(yajl_val cart,
     cartbot_pricing_t *p, cartbot_pricing_discount_t *discount);
 static ngx_int_t ngx_http_cartbot_cart_code(ngx_http_request_t *r,
     yajl_val body, ngx_str_t *code);
-static ngx_int_t ngx_http_cartbot_cart_id(ngx_http_request_t *r,
-    const char *table, const char *text, size_t len, ngx_str_t *key);
 static void ngx_http_cartbot_cart_wake(ngx_http_request_t *r);
 static ngx_int_t ngx_http_cartbot_cart_query_handler(ngx_http_request_t *r);
 static void *ngx_http_cartbot_cart_create_main_conf(ngx_conf_t *cf);
@@ -377,7 +375,7 @@ ngx_http_cartbot_cart_handler(ngx_http_request_t *r)
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    rc = ngx_http_cartbot_cart_id(r, "user_session", (char *) arg.data,
+    rc = ngx_http_cartbot_record_key(r, "user_session", (char *) arg.data,
                                   arg.len, &session);
     if (rc != NGX_OK) {
         return ngx_http_cartbot_send_error(r, 422, "invalid_session_id",
@@ -429,7 +427,7 @@ ngx_http_cartbot_cart_body(ngx_http_request_t *r)
     s = cartbot_json_get_string(body, "session_id");
 
     if (s == NULL
-        || ngx_http_cartbot_cart_id(r, "user_session", s, ngx_strlen(s),
+        || ngx_http_cartbot_record_key(r, "user_session", s, ngx_strlen(s),
                                     &session)
            != NGX_OK)
     {
@@ -455,7 +453,7 @@ ngx_http_cartbot_cart_body(ngx_http_request_t *r)
     s = cartbot_json_get_string(body, "product_id");
 
     if (s == NULL
-        || ngx_http_cartbot_cart_id(r, "product", s, ngx_strlen(s), &product)
+        || ngx_http_cartbot_record_key(r, "product", s, ngx_strlen(s), &product)
            != NGX_OK)
     {
         rc = ngx_http_cartbot_send_error(r, 422, "invalid_product_id",
@@ -834,32 +832,6 @@ ngx_http_cartbot_cart_code(ngx_http_request_t *r, yajl_val body,
 }
 
 
-/* "user_session:abc" or "abc" -> "abc", copied into the pool */
-
-static ngx_int_t
-ngx_http_cartbot_cart_id(ngx_http_request_t *r, const char *table,
-    const char *text, size_t len, ngx_str_t *key)
-{
-    size_t       n;
-    const char  *k;
-
-    k = cartbot_surreal_record_key(table, text, len, &n);
-    if (k == NULL) {
-        return NGX_DECLINED;
-    }
-
-    key->data = ngx_pnalloc(r->pool, n);
-    if (key->data == NULL) {
-        return NGX_ERROR;
-    }
-
-    ngx_memcpy(key->data, k, n);
-    key->len = n;
-
-    return NGX_OK;
-}
-
-
 static void
 ngx_http_cartbot_cart_wake(ngx_http_request_t *r)
 {
@@ -943,26 +915,8 @@ ngx_http_cartbot_cart_merge_loc_conf(ngx_conf_t *cf, void *parent,
 static char *
 ngx_http_cartbot_cart(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 {
-    ngx_http_cartbot_cart_loc_conf_t *clcf = conf;
-
-    char                      *rv;
-    ngx_http_core_loc_conf_t  *core;
-
-    if (clcf->op) {
-        return "is duplicate";
-    }
-
-    clcf->op = NGX_CONF_UNSET_UINT;
-
-    rv = ngx_conf_set_enum_slot(cf, cmd, conf);
-    if (rv != NGX_CONF_OK) {
-        return rv;
-    }
-
-    core = ngx_http_conf_get_module_loc_conf(cf, ngx_http_core_module);
-    core->handler = ngx_http_cartbot_cart_handler;
-
-    return NGX_CONF_OK;
+    return ngx_http_cartbot_set_op(cf, cmd, conf,
+                                   ngx_http_cartbot_cart_handler);
 }
 
 

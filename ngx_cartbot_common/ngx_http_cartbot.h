@@ -383,6 +383,14 @@ void ngx_http_cartbot_breaker_report(ngx_http_cartbot_stats_dep_t *dep,
     ngx_uint_t probe, ngx_uint_t failed, ngx_uint_t threshold,
     ngx_msec_t base, ngx_msec_t ceiling);
 
+/* "table:key" or "key" -> key, copied into the pool; NGX_DECLINED if not */
+ngx_int_t ngx_http_cartbot_record_key(ngx_http_request_t *r,
+    const char *table, const char *text, size_t len, ngx_str_t *key);
+
+/* a directive choosing what a location does: an enum and its handler */
+char *ngx_http_cartbot_set_op(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf, ngx_http_handler_pt handler);
+
 /* configuration of the common part */
 void *ngx_http_cartbot_create_loc_conf(ngx_conf_t *cf, size_t size);
 char *ngx_http_cartbot_merge_loc_conf(ngx_conf_t *cf, void *parent,

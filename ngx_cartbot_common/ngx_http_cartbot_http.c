@@ -464,3 +464,60 @@ ngx_http_cartbot_user(ngx_http_request_t *r, ngx_http_cartbot_loc_conf_t *lcf,
 
     return NGX_OK;
 }
+
+
+ngx_int_t
+ngx_http_cartbot_record_key(ngx_http_request_t *r, const char *table,
+    const char *text, size_t len, ngx_str_t *key)
+{
+    size_t       n;
+    const char  *k;
+
+    k = cartbot_surreal_record_key(table, text, len, &n);
+    if (k == NULL) {
+        return NGX_DECLINED;
+    }
+
+    key->data = ngx_pnalloc(r->pool, n);
+    if (key->data == NULL) {
+        return NGX_ERROR;
+    }
+
+    ngx_memcpy(key->data, k, n);
+    key->len = n;
+
+    return NGX_OK;
+}
+
+
+/*
+ * An ngx_conf_enum_t directive (cmd->post) at cmd->offset, once per
+ * location, that also makes handler the location's content handler.
+ */
+
+char *
+ngx_http_cartbot_set_op(ngx_conf_t *cf, ngx_command_t *cmd, void *conf,
+    ngx_http_handler_pt handler)
+{
+    char                      *rv;
+    ngx_uint_t                *op;
+    ngx_http_core_loc_conf_t  *clcf;
+
+    op = (ngx_uint_t *) ((char *) conf + cmd->offset);
+
+    if (*op) {
+        return "is duplicate";
+    }
+
+    *op = NGX_CONF_UNSET_UINT;
+
+    rv = ngx_conf_set_enum_slot(cf, cmd, conf);
+    if (rv != NGX_CONF_OK) {
+        return rv;
+    }
+
+    clcf = ngx_http_conf_get_module_loc_conf(cf, ngx_http_core_module);
+    clcf->handler = handler;
+
+    return NGX_CONF_OK;
+}

@@ -350,11 +350,10 @@ static void
 ngx_http_cartbot_session_body(ngx_http_request_t *r)
 {
     char                                  err[128];
-    size_t                                n;
     yajl_val                              body;
     ngx_int_t                             rc;
     ngx_str_t                             id;
-    const char                           *s, *key;
+    const char                           *s;
     ngx_http_cartbot_session_ctx_t       *ctx;
     ngx_http_cartbot_session_loc_conf_t  *slcf;
 
@@ -370,26 +369,18 @@ ngx_http_cartbot_session_body(ngx_http_request_t *r)
     }
 
     s = cartbot_json_get_string(body, "session_id");
-    key = s ? cartbot_surreal_record_key("user_session", s, ngx_strlen(s),
-                                         &n)
-            : NULL;
 
-    if (key == NULL) {
+    if (s == NULL
+        || ngx_http_cartbot_record_key(r, "user_session", s, ngx_strlen(s),
+                                       &id)
+           != NGX_OK)
+    {
         rc = ngx_http_cartbot_send_error(r, 422, "invalid_session_id",
                                          "session_id must be a session id "
                                          "string");
         ngx_http_finalize_request(r, rc);
         return;
     }
-
-    id.data = ngx_pnalloc(r->pool, n);
-    if (id.data == NULL) {
-        ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
-        return;
-    }
-
-    ngx_memcpy(id.data, key, n);
-    id.len = n;
 
     slcf = ngx_http_get_module_loc_conf(r, ngx_cartbot_session_module);
 
@@ -944,24 +935,6 @@ ngx_http_cartbot_session_merge_loc_conf(ngx_conf_t *cf, void *parent,
 static char *
 ngx_http_cartbot_session(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 {
-    ngx_http_cartbot_session_loc_conf_t *slcf = conf;
-
-    char                      *rv;
-    ngx_http_core_loc_conf_t  *core;
-
-    if (slcf->op) {
-        return "is duplicate";
-    }
-
-    slcf->op = NGX_CONF_UNSET_UINT;
-
-    rv = ngx_conf_set_enum_slot(cf, cmd, conf);
-    if (rv != NGX_CONF_OK) {
-        return rv;
-    }
-
-    core = ngx_http_conf_get_module_loc_conf(cf, ngx_http_core_module);
-    core->handler = ngx_http_cartbot_session_handler;
-
-    return NGX_CONF_OK;
+    return ngx_http_cartbot_set_op(cf, cmd, conf,
+                                   ngx_http_cartbot_session_handler);
 }
