@@ -1,14 +1,32 @@
 
 /*
- * ngx_cartbot_product_module: the product service of Cartbot.
+ * ngx_cartbot_product_module: the catalog of Cartbot.
  *
- *     cartbot_product_db  /_cartbot/db/sql  signin=/_cartbot/db/signin
- *                    credentials=secrets/product.json;
- *     cartbot_product_db_query  "SurrealQL" [name=value ...];
+ *     cartbot_product_db       /_cartbot/db/sql  signin=/_cartbot/db/signin
+ *                              credentials=secrets/product.json;
+ *     cartbot_product_max_age  60s;        # Cache-Control of reads
  *
- * The database is reached through subrequests only (ngx_http_cartbot.h),
- * signed in as the product service account, which may write only the
- * product service's own tables.
+ *     location /products/             { cartbot_product get; }
+ *     location = /products/search     { cartbot_product search; }
+ *     location = /internal/products/vector-search {
+ *         internal;
+ *         cartbot_product search mode=vector;
+ *     }
+ *     location = /internal/products/by-category {
+ *         internal;
+ *         cartbot_product by_category;
+ *     }
+ *
+ * Reads carry an ETag and Cache-Control and answer 304 to a matching
+ * If-None-Match, so a CDN or an nginx cache in front can serve them.
+ *
+ * Search is hybrid: BM25 full-text over name and description (an English
+ * analyzer that folds case and accents and stems) and k-nearest
+ * neighbours over the product embedding (shared/cartbot_embed.c, the
+ * same code as at import), each ranked, then fused by reciprocal rank
+ * fusion, score(d) = sum over lists of 1 / (60 + rank(d)).  Filters are
+ * part of both queries.  Each hit says which list found it, at which
+ * rank, with which raw score and, for full text, the highlighted name.
  */
 
 
@@ -17,16 +35,65 @@
 #include <ngx_http.h>
 
 #include "ngx_http_cartbot.h"
+#include "cartbot_embed.h"
+#include "cartbot_rank.h"
+#include "cartbot_pricing.h"
+
+
+#define NGX_HTTP_CARTBOT_PRODUCT_GET          1
+#define NGX_HTTP_CARTBOT_PRODUCT_SEARCH       2
+#define NGX_HTTP_CARTBOT_PRODUCT_BY_CATEGORY  3
+
+#define NGX_HTTP_CARTBOT_SEARCH_HYBRID        0
+#define NGX_HTTP_CARTBOT_SEARCH_FULLTEXT      1
+#define NGX_HTTP_CARTBOT_SEARCH_VECTOR        2
+
+/* candidates each list brings to the fusion */
+#define NGX_HTTP_CARTBOT_SEARCH_CANDIDATES    50
+#define NGX_HTTP_CARTBOT_SEARCH_MAX_QUERY     200
+#define NGX_HTTP_CARTBOT_SEARCH_MAX_LIMIT     50
 
 
 typedef struct {
-    ngx_http_cartbot_loc_conf_t   cartbot;
+    ngx_http_cartbot_loc_conf_t    cartbot;
+    ngx_uint_t                     op;
+    ngx_uint_t                     mode;
+    time_t                         max_age;
 } ngx_http_cartbot_product_loc_conf_t;
 
 
+typedef struct {
+    ngx_http_cartbot_ctx_t         ctx;
+    ngx_http_cartbot_db_query_t   *query;
+    ngx_uint_t                     limit;
+} ngx_http_cartbot_product_ctx_t;
+
+
+static ngx_int_t ngx_http_cartbot_product_handler(ngx_http_request_t *r);
+static ngx_int_t ngx_http_cartbot_product_get(ngx_http_request_t *r,
+    ngx_http_cartbot_product_ctx_t *ctx);
+static ngx_int_t ngx_http_cartbot_product_by_category(ngx_http_request_t *r,
+    ngx_http_cartbot_product_ctx_t *ctx);
+static void ngx_http_cartbot_product_search_body(ngx_http_request_t *r);
+static void ngx_http_cartbot_product_resume(ngx_http_request_t *r,
+    ngx_http_cartbot_ctx_t *ctx);
+static ngx_int_t ngx_http_cartbot_product_answer_read(ngx_http_request_t *r,
+    yajl_val value);
+static ngx_int_t ngx_http_cartbot_product_answer_search(
+    ngx_http_request_t *r, ngx_http_cartbot_product_ctx_t *ctx,
+    yajl_val value);
+static ngx_int_t ngx_http_cartbot_product_start(ngx_http_request_t *r,
+    ngx_http_cartbot_product_ctx_t *ctx, cartbot_surreal_query_t *sq);
+static ngx_int_t ngx_http_cartbot_product_arg(ngx_http_request_t *r,
+    const char *name, ngx_str_t *value);
 static void ngx_http_cartbot_product_wake(ngx_http_request_t *r);
-static ngx_int_t ngx_http_cartbot_product_query_handler(ngx_http_request_t *r);
+static ngx_int_t ngx_http_cartbot_product_query_handler(
+    ngx_http_request_t *r);
 static void *ngx_http_cartbot_product_create_loc_conf(ngx_conf_t *cf);
+static char *ngx_http_cartbot_product_merge_loc_conf(ngx_conf_t *cf,
+    void *parent, void *child);
+static char *ngx_http_cartbot_product(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
 
 
 ngx_module_t  ngx_cartbot_product_module;
@@ -45,6 +112,20 @@ static ngx_command_t  ngx_http_cartbot_product_commands[] = {
     ngx_http_cartbot_db_commands("cartbot_product",
                                  ngx_http_cartbot_product_glue),
 
+    { ngx_string("cartbot_product"),
+      NGX_HTTP_LOC_CONF|NGX_CONF_TAKE12,
+      ngx_http_cartbot_product,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("cartbot_product_max_age"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_sec_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_cartbot_product_loc_conf_t, max_age),
+      NULL },
+
       ngx_null_command
 };
 
@@ -61,14 +142,15 @@ static ngx_http_module_t  ngx_http_cartbot_product_module_ctx = {
 
     ngx_http_cartbot_product_create_loc_conf,
                                            /* create location configuration */
-    ngx_http_cartbot_merge_loc_conf        /* merge location configuration */
+    ngx_http_cartbot_product_merge_loc_conf
+                                           /* merge location configuration */
 };
 
 
 ngx_module_t  ngx_cartbot_product_module = {
     NGX_MODULE_V1,
-    &ngx_http_cartbot_product_module_ctx,     /* module context */
-    ngx_http_cartbot_product_commands,        /* module directives */
+    &ngx_http_cartbot_product_module_ctx,  /* module context */
+    ngx_http_cartbot_product_commands,     /* module directives */
     NGX_HTTP_MODULE,                       /* module type */
     NULL,                                  /* init master */
     NULL,                                  /* init module */
@@ -79,6 +161,697 @@ ngx_module_t  ngx_cartbot_product_module = {
     NULL,                                  /* exit master */
     NGX_MODULE_V1_PADDING
 };
+
+
+/* what the API shows of a product */
+
+#define NGX_HTTP_CARTBOT_PRODUCT_FIELDS                                      \
+    "id, name, description, specs, price, category, sub_category,"           \
+    " score AS rating, stock_quantity, image_url"
+
+
+static const char  ngx_http_cartbot_product_get_sql[] =
+    "SELECT " NGX_HTTP_CARTBOT_PRODUCT_FIELDS
+    " FROM ONLY type::record('product', $id);";
+
+
+static const char  ngx_http_cartbot_product_by_category_sql[] =
+    "SELECT " NGX_HTTP_CARTBOT_PRODUCT_FIELDS
+    " FROM product WHERE category = $category"
+    " AND (sub_category = NONE OR sub_category != $exclude)"
+    " AND stock_quantity > 0 ORDER BY score DESC LIMIT <int> $limit;";
+
+
+static ngx_int_t
+ngx_http_cartbot_product_handler(ngx_http_request_t *r)
+{
+    ngx_int_t                             rc;
+    ngx_http_cartbot_product_ctx_t       *ctx;
+    ngx_http_cartbot_product_loc_conf_t  *plcf;
+
+    plcf = ngx_http_get_module_loc_conf(r, ngx_cartbot_product_module);
+
+    if (plcf->op == NGX_HTTP_CARTBOT_PRODUCT_SEARCH
+        ? !(r->method & NGX_HTTP_POST)
+        : !(r->method & (NGX_HTTP_GET|NGX_HTTP_HEAD)))
+    {
+        return ngx_http_cartbot_send_error(r, NGX_HTTP_NOT_ALLOWED,
+                                           "method_not_allowed",
+                                           "method not allowed here");
+    }
+
+    if (plcf->cartbot.db.sql_uri.len == 0) {
+        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                      "cartbot_product: no \"cartbot_product_db\" here");
+        return ngx_http_cartbot_send_error(r, NGX_HTTP_INTERNAL_SERVER_ERROR,
+                                           "internal_error",
+                                           "no database configured");
+    }
+
+    ctx = (ngx_http_cartbot_product_ctx_t *)
+          ngx_http_cartbot_ctx_create(r, &ngx_http_cartbot_product_glue,
+                                      sizeof(ngx_http_cartbot_product_ctx_t),
+                                      ngx_http_cartbot_product_resume);
+    if (ctx == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    if (plcf->op == NGX_HTTP_CARTBOT_PRODUCT_SEARCH) {
+        rc = ngx_http_cartbot_read_json_body(r,
+                                        ngx_http_cartbot_product_search_body);
+        if (rc >= NGX_HTTP_SPECIAL_RESPONSE) {
+            return rc;
+        }
+
+        return NGX_DONE;
+    }
+
+    rc = ngx_http_discard_request_body(r);
+
+    if (rc != NGX_OK) {
+        return rc;
+    }
+
+    rc = (plcf->op == NGX_HTTP_CARTBOT_PRODUCT_GET)
+         ? ngx_http_cartbot_product_get(r, ctx)
+         : ngx_http_cartbot_product_by_category(r, ctx);
+
+    /* no query started: the answer was sent, or rc is the failure */
+
+    if (ctx->query == NULL) {
+        return rc;
+    }
+
+    r->main->count++;
+
+    return NGX_DONE;
+}
+
+
+/* GET .../{id}: the id is the last path segment */
+
+static ngx_int_t
+ngx_http_cartbot_product_get(ngx_http_request_t *r,
+    ngx_http_cartbot_product_ctx_t *ctx)
+{
+    u_char                   *p, *last;
+    size_t                    n;
+    const char               *key;
+    cartbot_mem_t            *mem;
+    cartbot_surreal_query_t   sq;
+
+    last = r->uri.data + r->uri.len;
+
+    for (p = last; p > r->uri.data && p[-1] != '/'; p--) {
+        /* void */
+    }
+
+    key = cartbot_surreal_record_key("product", (char *) p, last - p, &n);
+
+    if (key == NULL) {
+        return ngx_http_cartbot_send_error(r, NGX_HTTP_NOT_FOUND,
+                                           "product_not_found",
+                                           "no such product");
+    }
+
+    mem = ngx_http_cartbot_mem(r->pool);
+    if (mem == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    cartbot_surreal_query_init(&sq, mem, ngx_http_cartbot_product_get_sql);
+    cartbot_surreal_bind(&sq, "id", key, n);
+
+    return ngx_http_cartbot_product_start(r, ctx, &sq);
+}
+
+
+/* GET ...?category=&exclude_sub_category=&limit= */
+
+static ngx_int_t
+ngx_http_cartbot_product_by_category(ngx_http_request_t *r,
+    ngx_http_cartbot_product_ctx_t *ctx)
+{
+    ngx_int_t                 limit;
+    ngx_str_t                 category, exclude, arg;
+    cartbot_mem_t            *mem;
+    cartbot_surreal_query_t   sq;
+
+    if (ngx_http_cartbot_product_arg(r, "category", &category) != NGX_OK
+        || category.len == 0)
+    {
+        return ngx_http_cartbot_send_error(r, 422, "invalid_category",
+                                           "category is required");
+    }
+
+    if (ngx_http_cartbot_product_arg(r, "exclude_sub_category", &exclude)
+        != NGX_OK)
+    {
+        ngx_str_null(&exclude);
+    }
+
+    limit = 10;
+
+    if (ngx_http_cartbot_product_arg(r, "limit", &arg) == NGX_OK) {
+        limit = ngx_atoi(arg.data, arg.len);
+
+        if (limit < 1 || limit > NGX_HTTP_CARTBOT_SEARCH_MAX_LIMIT) {
+            return ngx_http_cartbot_send_error(r, 422, "invalid_limit",
+                                               "limit must be 1 to 50");
+        }
+    }
+
+    mem = ngx_http_cartbot_mem(r->pool);
+    if (mem == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    cartbot_surreal_query_init(&sq, mem,
+                               ngx_http_cartbot_product_by_category_sql);
+    cartbot_surreal_bind(&sq, "category", (char *) category.data,
+                         category.len);
+    cartbot_surreal_bind(&sq, "exclude", (char *) exclude.data, exclude.len);
+    cartbot_surreal_bind_int(&sq, "limit", limit);
+
+    return ngx_http_cartbot_product_start(r, ctx, &sq);
+}
+
+
+/*
+ * POST search {query, limit, category, min_price, max_price, in_stock}.
+ * The query text is embedded here; the vector (numbers we computed, no
+ * user text) goes into the query text, every user value is bound.
+ */
+
+static void
+ngx_http_cartbot_product_search_body(ngx_http_request_t *r)
+{
+    char                                  err[128];
+    float                                 vec[CARTBOT_EMBED_DIM];
+    size_t                                i, n, words;
+    double                                lo, hi;
+    yajl_val                              body, v;
+    ngx_int_t                             rc;
+    long long                             limit;
+    const char                           *q, *category;
+    cartbot_buf_t                         sql, filters, vector;
+    cartbot_mem_t                        *mem;
+    cartbot_surreal_query_t               sq;
+    ngx_http_cartbot_product_ctx_t       *ctx;
+    ngx_http_cartbot_product_loc_conf_t  *plcf;
+
+    plcf = ngx_http_get_module_loc_conf(r, ngx_cartbot_product_module);
+    ctx = ngx_http_get_module_ctx(r, ngx_cartbot_product_module);
+
+    body = ngx_http_cartbot_parse_body(r, err, sizeof(err));
+
+    if (!YAJL_IS_OBJECT(body)) {
+        rc = ngx_http_cartbot_send_error(r, NGX_HTTP_BAD_REQUEST,
+                                         "invalid_json",
+                                         body ? "a JSON object is expected"
+                                              : err);
+        goto done;
+    }
+
+    q = cartbot_json_get_string(body, "query");
+    n = q ? ngx_strlen(q) : 0;
+
+    for (i = 0, words = 0; i < n; i++) {
+        if (isalnum((u_char) q[i]) || (u_char) q[i] >= 0x80) {
+            words++;
+        }
+    }
+
+    if (q == NULL || words == 0 || n > NGX_HTTP_CARTBOT_SEARCH_MAX_QUERY) {
+        rc = ngx_http_cartbot_send_error(r, 422, "invalid_query",
+                                         "query must be a string of 1 to "
+                                         "200 characters with letters or "
+                                         "digits");
+        goto done;
+    }
+
+    limit = 10;
+    v = cartbot_json_get(body, "limit");
+
+    if (v && (!YAJL_IS_INTEGER(v) || v->u.number.i < 1
+              || v->u.number.i > NGX_HTTP_CARTBOT_SEARCH_MAX_LIMIT))
+    {
+        rc = ngx_http_cartbot_send_error(r, 422, "invalid_limit",
+                                         "limit must be a whole number from "
+                                         "1 to 50");
+        goto done;
+    }
+
+    if (v) {
+        limit = v->u.number.i;
+    }
+
+    ctx->limit = (ngx_uint_t) limit;
+
+    mem = ngx_http_cartbot_mem(r->pool);
+    if (mem == NULL) {
+        rc = NGX_HTTP_INTERNAL_SERVER_ERROR;
+        goto done;
+    }
+
+    cartbot_buf_init(&filters, mem, 128);
+    cartbot_surreal_query_init(&sq, mem, "");
+
+    v = cartbot_json_get(body, "category");
+    category = YAJL_IS_STRING(v) ? v->u.string : NULL;
+
+    if (v && !YAJL_IS_NULL(v)) {
+        if (category == NULL || *category == '\0'
+            || ngx_strlen(category) > 100)
+        {
+            rc = ngx_http_cartbot_send_error(r, 422, "invalid_category",
+                                             "category must be a string");
+            goto done;
+        }
+
+        cartbot_buf_add_str(&filters, " AND category = $category");
+        cartbot_surreal_bind(&sq, "category", category, ngx_strlen(category));
+    }
+
+    lo = -1;
+    hi = -1;
+
+    v = cartbot_json_get(body, "min_price");
+
+    if (v && !YAJL_IS_NULL(v)) {
+        if (!YAJL_IS_NUMBER(v) || v->u.number.d < 0) {
+            rc = ngx_http_cartbot_send_error(r, 422, "invalid_price",
+                                             "min_price must be a number "
+                                             ">= 0");
+            goto done;
+        }
+
+        lo = v->u.number.d;
+        cartbot_buf_add_str(&filters, " AND price >= <float> $min_price");
+        cartbot_surreal_bind_double(&sq, "min_price", lo);
+    }
+
+    v = cartbot_json_get(body, "max_price");
+
+    if (v && !YAJL_IS_NULL(v)) {
+        if (!YAJL_IS_NUMBER(v) || v->u.number.d < 0
+            || (lo >= 0 && v->u.number.d < lo))
+        {
+            rc = ngx_http_cartbot_send_error(r, 422, "invalid_price",
+                                             "max_price must be a number "
+                                             ">= 0 and >= min_price");
+            goto done;
+        }
+
+        hi = v->u.number.d;
+        cartbot_buf_add_str(&filters, " AND price <= <float> $max_price");
+        cartbot_surreal_bind_double(&sq, "max_price", hi);
+    }
+
+    v = cartbot_json_get(body, "in_stock");
+
+    if (v && !YAJL_IS_NULL(v)) {
+        if (!YAJL_IS_TRUE(v) && !YAJL_IS_FALSE(v)) {
+            rc = ngx_http_cartbot_send_error(r, 422, "invalid_in_stock",
+                                             "in_stock must be true or "
+                                             "false");
+            goto done;
+        }
+
+        if (YAJL_IS_TRUE(v)) {
+            cartbot_buf_add_str(&filters, " AND stock_quantity > 0");
+        }
+    }
+
+    cartbot_surreal_bind(&sq, "q", q, n);
+
+    /* both lists as one request, the fusion in C */
+
+    cartbot_buf_init(&sql, mem, 8192);
+
+    if (plcf->mode != NGX_HTTP_CARTBOT_SEARCH_VECTOR) {
+        cartbot_buf_printf(&sql,
+            "LET $ft = (SELECT " NGX_HTTP_CARTBOT_PRODUCT_FIELDS ","
+            " search::score(1) + search::score(2) AS relevance,"
+            " search::highlight('<b>', '</b>', 1) AS highlight"
+            " FROM product WHERE (name @1,OR@ $q OR description @2,OR@ $q)"
+            "%.*s ORDER BY relevance DESC LIMIT %d);",
+            (int) filters.len, filters.data ? filters.data : "",
+            NGX_HTTP_CARTBOT_SEARCH_CANDIDATES);
+
+    } else {
+        cartbot_buf_add_str(&sql, "LET $ft = [];");
+    }
+
+    if (plcf->mode != NGX_HTTP_CARTBOT_SEARCH_FULLTEXT
+        && cartbot_embed_text(q, n, vec) != 0)
+    {
+        cartbot_buf_init(&vector, mem, CARTBOT_EMBED_DIM * 12);
+        cartbot_embed_add_json(&vector, vec, CARTBOT_EMBED_DIM);
+
+        cartbot_buf_printf(&sql,
+            "LET $vq = %.*s;"
+            "LET $vt = (SELECT " NGX_HTTP_CARTBOT_PRODUCT_FIELDS ","
+            " vector::similarity::cosine(embedding, $vq) AS relevance"
+            " FROM product WHERE embedding <|%d,64|> $vq%.*s"
+            " ORDER BY relevance DESC);",
+            (int) vector.len, vector.data,
+            NGX_HTTP_CARTBOT_SEARCH_CANDIDATES,
+            (int) filters.len, filters.data ? filters.data : "");
+
+    } else {
+        cartbot_buf_add_str(&sql, "LET $vt = [];");
+    }
+
+    cartbot_buf_add_str(&sql, "RETURN { fulltext: $ft, vector: $vt };");
+
+    if (sql.failed || cartbot_buf_cstr(&sql) == NULL) {
+        rc = NGX_HTTP_INTERNAL_SERVER_ERROR;
+        goto done;
+    }
+
+    sq.sql = sql;
+
+    rc = ngx_http_cartbot_product_start(r, ctx, &sq);
+
+    if (rc == NGX_OK) {
+        return;
+    }
+
+done:
+
+    ngx_http_finalize_request(r, rc);
+}
+
+
+static ngx_int_t
+ngx_http_cartbot_product_start(ngx_http_request_t *r,
+    ngx_http_cartbot_product_ctx_t *ctx, cartbot_surreal_query_t *sq)
+{
+    ngx_http_cartbot_product_loc_conf_t  *plcf;
+
+    plcf = ngx_http_get_module_loc_conf(r, ngx_cartbot_product_module);
+
+    if (sq->failed) {
+        return ngx_http_cartbot_status_error(r, NGX_HTTP_BAD_REQUEST);
+    }
+
+    ctx->query = ngx_http_cartbot_db_query(r, &ctx->ctx, &plcf->cartbot.db,
+                                           sq);
+    if (ctx->query == NULL) {
+        return ngx_http_cartbot_status_error(r,
+                                             NGX_HTTP_INTERNAL_SERVER_ERROR);
+    }
+
+    return NGX_OK;
+}
+
+
+static void
+ngx_http_cartbot_product_resume(ngx_http_request_t *r,
+    ngx_http_cartbot_ctx_t *ctx)
+{
+    ngx_int_t                             rc;
+    yajl_val                              value;
+    ngx_http_cartbot_db_query_t          *q;
+    ngx_http_cartbot_product_ctx_t       *pctx;
+    ngx_http_cartbot_product_loc_conf_t  *plcf;
+
+    plcf = ngx_http_get_module_loc_conf(r, ngx_cartbot_product_module);
+    pctx = (ngx_http_cartbot_product_ctx_t *) ctx;
+    q = pctx->query;
+
+    if (q->error || q->result.outcome != CARTBOT_SURREAL_OK) {
+        ngx_http_finalize_request(r, ngx_http_cartbot_db_send_error(r, q));
+        return;
+    }
+
+    value = q->result.nstmts ? q->result.stmts[q->result.nstmts - 1].result
+                             : NULL;
+
+    switch (plcf->op) {
+
+    case NGX_HTTP_CARTBOT_PRODUCT_GET:
+        rc = (value == NULL || YAJL_IS_NULL(value))
+             ? ngx_http_cartbot_send_error(r, NGX_HTTP_NOT_FOUND,
+                                           "product_not_found",
+                                           "no such product")
+             : ngx_http_cartbot_product_answer_read(r, value);
+        break;
+
+    case NGX_HTTP_CARTBOT_PRODUCT_SEARCH:
+        rc = ngx_http_cartbot_product_answer_search(r, pctx, value);
+        break;
+
+    default:
+        rc = ngx_http_cartbot_product_answer_read(r, value);
+    }
+
+    ngx_http_finalize_request(r, rc);
+}
+
+
+/*
+ * A read: the JSON with an ETag (of the body) and Cache-Control; 304 when
+ * the client already has it.
+ */
+
+static ngx_int_t
+ngx_http_cartbot_product_answer_read(ngx_http_request_t *r, yajl_val value)
+{
+    u_char                               *p;
+    uint32_t                              crc;
+    cartbot_buf_t                         b;
+    cartbot_mem_t                        *mem;
+    ngx_table_elt_t                      *etag, *cc;
+    ngx_http_cartbot_product_loc_conf_t  *plcf;
+
+    plcf = ngx_http_get_module_loc_conf(r, ngx_cartbot_product_module);
+
+    mem = ngx_http_cartbot_mem(r->pool);
+    if (mem == NULL) {
+        return NGX_ERROR;
+    }
+
+    cartbot_buf_init(&b, mem, 1024);
+    cartbot_json_add_value(&b, value);
+    cartbot_buf_add_char(&b, '\n');
+
+    if (b.failed) {
+        return NGX_ERROR;
+    }
+
+    crc = ngx_crc32_long((u_char *) b.data, b.len);
+
+    etag = ngx_list_push(&r->headers_out.headers);
+    cc = ngx_list_push(&r->headers_out.headers);
+    p = ngx_pnalloc(r->pool, sizeof("\"-\"") + 2 * NGX_INT32_LEN
+                             + sizeof("public, max-age=") + NGX_TIME_T_LEN);
+
+    if (etag == NULL || cc == NULL || p == NULL) {
+        return NGX_ERROR;
+    }
+
+    etag->hash = 1;
+    ngx_str_set(&etag->key, "ETag");
+    etag->value.data = p;
+    p = ngx_sprintf(p, "\"%08xD-%uz\"", crc, b.len);
+    etag->value.len = p - etag->value.data;
+    r->headers_out.etag = etag;
+
+    cc->hash = 1;
+    ngx_str_set(&cc->key, "Cache-Control");
+    cc->value.data = p;
+    p = ngx_sprintf(p, "public, max-age=%T", plcf->max_age);
+    cc->value.len = p - cc->value.data;
+
+#if (nginx_version >= 1023000)
+    etag->next = NULL;
+    cc->next = NULL;
+#endif
+
+    /* If-None-Match: our ETag, or "*" */
+
+    if (r->headers_in.if_none_match) {
+        ngx_str_t  *inm = &r->headers_in.if_none_match->value;
+
+        if ((inm->len == 1 && inm->data[0] == '*')
+            || ngx_strlcasestrn(inm->data, inm->data + inm->len,
+                                etag->value.data, etag->value.len - 1)
+               != NULL)
+        {
+            r->headers_out.status = NGX_HTTP_NOT_MODIFIED;
+            r->headers_out.content_length_n = -1;
+            r->header_only = 1;
+
+            return ngx_http_send_header(r);
+        }
+    }
+
+    return ngx_http_cartbot_send_json(r, NGX_HTTP_OK, (u_char *) b.data,
+                                      b.len);
+}
+
+
+/*
+ * {"query": ..., "hits": [{"product": {...}, "score": fused,
+ *  "match": {"fulltext": {"rank", "score"}, "vector": {...}},
+ *  "highlight": "..."}], "count": n}
+ */
+
+static ngx_int_t
+ngx_http_cartbot_product_answer_search(ngx_http_request_t *r,
+    ngx_http_cartbot_product_ctx_t *ctx, yajl_val value)
+{
+    size_t                i, j, nhits;
+    yajl_val              lists[2], item, product, hl;
+    const char           *id;
+    cartbot_buf_t         b;
+    cartbot_mem_t        *mem;
+    cartbot_rank_hit_t   *hits;
+    cartbot_rank_item_t  *items[2];
+    cartbot_rank_list_t   rl[2];
+
+    mem = ngx_http_cartbot_mem(r->pool);
+    if (mem == NULL) {
+        return NGX_ERROR;
+    }
+
+    lists[0] = cartbot_json_get(value, "fulltext");
+    lists[1] = cartbot_json_get(value, "vector");
+
+    for (i = 0; i < 2; i++) {
+        rl[i].name = i ? "vector" : "fulltext";
+        rl[i].weight = 1.0;
+        rl[i].n = 0;
+
+        items[i] = ngx_palloc(r->pool, (cartbot_json_array_len(lists[i]) + 1)
+                                       * sizeof(cartbot_rank_item_t));
+        if (items[i] == NULL) {
+            return NGX_ERROR;
+        }
+
+        for (j = 0; j < cartbot_json_array_len(lists[i]); j++) {
+            item = cartbot_json_array_at(lists[i], j);
+            id = cartbot_json_get_string(item, "id");
+
+            if (id == NULL) {
+                continue;
+            }
+
+            items[i][rl[i].n].id.data = id;
+            items[i][rl[i].n].id.len = ngx_strlen(id);
+
+            if (cartbot_json_get_double(item, "relevance",
+                                        &items[i][rl[i].n].score)
+                != 0)
+            {
+                long long  n;
+
+                items[i][rl[i].n].score =
+                    cartbot_json_get_int(item, "relevance", &n) == 0 ? n : 0;
+            }
+
+            rl[i].n++;
+        }
+
+        rl[i].items = items[i];
+    }
+
+    if (cartbot_rank_fuse(mem, rl, 2, CARTBOT_RANK_K, &hits, &nhits) != 0) {
+        return NGX_ERROR;
+    }
+
+    nhits = ngx_min(nhits, ctx->limit);
+
+    cartbot_buf_init(&b, mem, 1024 + nhits * 1024);
+    cartbot_buf_add_str(&b, "{\"hits\":[");
+
+    for (i = 0; i < nhits; i++) {
+
+        /* the product's fields, from whichever list has it */
+
+        product = NULL;
+        hl = NULL;
+
+        for (j = 0; j < 2 && product == NULL; j++) {
+            size_t  k;
+
+            for (k = 0; k < cartbot_json_array_len(lists[j]); k++) {
+                item = cartbot_json_array_at(lists[j], k);
+                id = cartbot_json_get_string(item, "id");
+
+                if (id && ngx_strlen(id) == hits[i].id.len
+                    && ngx_strncmp(id, hits[i].id.data, hits[i].id.len) == 0)
+                {
+                    product = item;
+                    break;
+                }
+            }
+        }
+
+        for (j = 0; j < cartbot_json_array_len(lists[0]); j++) {
+            item = cartbot_json_array_at(lists[0], j);
+            id = cartbot_json_get_string(item, "id");
+
+            if (id && ngx_strlen(id) == hits[i].id.len
+                && ngx_strncmp(id, hits[i].id.data, hits[i].id.len) == 0)
+            {
+                hl = cartbot_json_get(item, "highlight");
+                break;
+            }
+        }
+
+        cartbot_buf_add_str(&b, i ? ",{\"product\":{" : "{\"product\":{");
+
+        for (j = 0; YAJL_IS_OBJECT(product) && j < product->u.object.len;
+             j++)
+        {
+            const char  *key = product->u.object.keys[j];
+
+            if (ngx_strcmp(key, "relevance") == 0
+                || ngx_strcmp(key, "highlight") == 0)
+            {
+                continue;
+            }
+
+            if (b.len && b.data[b.len - 1] != '{') {
+                cartbot_buf_add_char(&b, ',');
+            }
+
+            cartbot_json_add_string(&b, key, ngx_strlen(key));
+            cartbot_buf_add_char(&b, ':');
+            cartbot_json_add_value(&b, product->u.object.values[j]);
+        }
+
+        cartbot_buf_printf(&b, "},\"score\":%.6f,\"match\":",
+                           hits[i].score);
+        cartbot_rank_add_json(&b, &hits[i], rl, 2);
+
+        if (YAJL_IS_STRING(hl)) {
+            cartbot_buf_add_str(&b, ",\"highlight\":");
+            cartbot_json_add_value(&b, hl);
+        }
+
+        cartbot_buf_add_char(&b, '}');
+    }
+
+    cartbot_buf_printf(&b, "],\"count\":%zu}", nhits);
+
+    return ngx_http_cartbot_send_buf(r, NGX_HTTP_OK, &b);
+}
+
+
+static ngx_int_t
+ngx_http_cartbot_product_arg(ngx_http_request_t *r, const char *name,
+    ngx_str_t *value)
+{
+    if (ngx_http_arg(r, (u_char *) name, ngx_strlen(name), value) != NGX_OK) {
+        return NGX_DECLINED;
+    }
+
+    return ngx_http_cartbot_unescape_arg(r, value);
+}
 
 
 static void
@@ -98,6 +871,84 @@ ngx_http_cartbot_product_query_handler(ngx_http_request_t *r)
 static void *
 ngx_http_cartbot_product_create_loc_conf(ngx_conf_t *cf)
 {
-    return ngx_http_cartbot_create_loc_conf(cf,
-                                 sizeof(ngx_http_cartbot_product_loc_conf_t));
+    ngx_http_cartbot_product_loc_conf_t  *conf;
+
+    conf = ngx_http_cartbot_create_loc_conf(cf,
+                                sizeof(ngx_http_cartbot_product_loc_conf_t));
+    if (conf == NULL) {
+        return NULL;
+    }
+
+    conf->max_age = NGX_CONF_UNSET;
+
+    return conf;
+}
+
+
+static char *
+ngx_http_cartbot_product_merge_loc_conf(ngx_conf_t *cf, void *parent,
+    void *child)
+{
+    ngx_http_cartbot_product_loc_conf_t *prev = parent;
+    ngx_http_cartbot_product_loc_conf_t *conf = child;
+
+    ngx_conf_merge_sec_value(conf->max_age, prev->max_age, 60);
+
+    return ngx_http_cartbot_merge_loc_conf(cf, &prev->cartbot,
+                                           &conf->cartbot);
+}
+
+
+/* cartbot_product get | search [mode=hybrid|fulltext|vector] | by_category */
+
+static char *
+ngx_http_cartbot_product(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_cartbot_product_loc_conf_t *plcf = conf;
+
+    ngx_str_t                 *value;
+    ngx_http_core_loc_conf_t  *clcf;
+
+    if (plcf->op) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+
+    if (ngx_strcmp(value[1].data, "get") == 0) {
+        plcf->op = NGX_HTTP_CARTBOT_PRODUCT_GET;
+
+    } else if (ngx_strcmp(value[1].data, "search") == 0) {
+        plcf->op = NGX_HTTP_CARTBOT_PRODUCT_SEARCH;
+
+    } else if (ngx_strcmp(value[1].data, "by_category") == 0) {
+        plcf->op = NGX_HTTP_CARTBOT_PRODUCT_BY_CATEGORY;
+
+    } else {
+        return "must be get, search or by_category";
+    }
+
+    if (cf->args->nelts == 3) {
+        if (plcf->op != NGX_HTTP_CARTBOT_PRODUCT_SEARCH) {
+            return "takes a mode only for search";
+        }
+
+        if (ngx_strcmp(value[2].data, "mode=hybrid") == 0) {
+            plcf->mode = NGX_HTTP_CARTBOT_SEARCH_HYBRID;
+
+        } else if (ngx_strcmp(value[2].data, "mode=fulltext") == 0) {
+            plcf->mode = NGX_HTTP_CARTBOT_SEARCH_FULLTEXT;
+
+        } else if (ngx_strcmp(value[2].data, "mode=vector") == 0) {
+            plcf->mode = NGX_HTTP_CARTBOT_SEARCH_VECTOR;
+
+        } else {
+            return "mode must be hybrid, fulltext or vector";
+        }
+    }
+
+    clcf = ngx_http_conf_get_module_loc_conf(cf, ngx_http_core_module);
+    clcf->handler = ngx_http_cartbot_product_handler;
+
+    return NGX_CONF_OK;
 }
