@@ -66,7 +66,8 @@ fi
 
 catalog="$top/conf/catalog/sample.json"
 if [ -f "$catalog" ] && "$build/bin/cartbot-ctl" help 2>&1 | grep -q import; then
-    "$build/bin/cartbot-ctl" import --if-empty "$catalog"
+    "$build/bin/cartbot-ctl" import --if-empty --secrets "$prefix/conf/secrets" \
+        "$catalog"
 fi
 
 # a fresh copy of the shipped configuration, with this run's ports

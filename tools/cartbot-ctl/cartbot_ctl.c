@@ -27,6 +27,12 @@ static const char  cartbot_ctl_usage_text[] =
     "                 directory in name order, each recorded in the\n"
     "                 \"migration\" table; with --secrets, then provision the\n"
     "                 service accounts gateway, cart, product, session, chat\n"
+    "  import [--if-empty] [--batch N] [--jobs N] FILE.json\n"
+    "                 load products (a JSON array) as the product service\n"
+    "                 account (--secrets DIR: DIR/product.json), with their\n"
+    "                 embeddings; rows already stored unchanged are skipped;\n"
+    "                 bad rows are reported by line and the others land\n"
+    "                 (exit 1 when any row was rejected)\n"
     "  health         check /health, /version and a query; print one JSON\n"
     "                 line: {\"status\":\"ok\",...} (exit 0) or\n"
     "                 {\"status\":\"down\",\"error\":...} (exit 1)\n"
@@ -41,12 +47,18 @@ static const char  cartbot_ctl_usage_text[] =
     "                     CARTBOT_DB_PASS (one of them is required)\n"
     "  --migrations DIR   CARTBOT_MIGRATIONS, db/migrations\n"
     "  --secrets DIR      CARTBOT_SECRETS_DIR: where migrate writes the\n"
-    "                     service accounts' /signin bodies, DIR/<name>.json\n"
+    "                     service accounts' /signin bodies, DIR/<name>.json,\n"
+    "                     and import reads DIR/product.json\n"
     "  --timeout SECONDS  CARTBOT_DB_TIMEOUT, 60 (per HTTP request)\n"
+    "  --if-empty         import: do nothing when products already exist\n"
+    "  --batch N          import: rows per request, 1-1000 (default 100)\n"
+    "  --jobs N           import: requests in flight, 1-16 (default 2)\n"
     "  -h, --help         this text\n"
     "\n"
-    "exit status: 0 success, 1 failure (database, network, migration),\n"
-    "2 usage or configuration error\n";
+    "import needs no root password: it signs in as the product account.\n"
+    "\n"
+    "exit status: 0 success, 1 failure (database, network, migration,\n"
+    "rejected import rows), 2 usage or configuration error\n";
 
 
 static const struct option  cartbot_ctl_options[] = {
@@ -58,6 +70,9 @@ static const struct option  cartbot_ctl_options[] = {
     { "migrations", required_argument, NULL, 'm' },
     { "secrets",    required_argument, NULL, 's' },
     { "timeout",    required_argument, NULL, 't' },
+    { "if-empty",   no_argument,       NULL, 'E' },
+    { "batch",      required_argument, NULL, 'b' },
+    { "jobs",       required_argument, NULL, 'j' },
     { "help",       no_argument,       NULL, 'h' },
     { NULL, 0, NULL, 0 }
 };
@@ -66,7 +81,7 @@ static const struct option  cartbot_ctl_options[] = {
 static int cartbot_ctl_usage_error(const char *fmt, const char *arg);
 static const char *cartbot_ctl_env(const char *name, const char *dflt);
 static int cartbot_ctl_configure(cartbot_ctl_t *ctl, const char *pass_file,
-    const char *timeout);
+    const char *timeout, int need_pass);
 static int cartbot_ctl_header_safe(const char *s);
 
 
@@ -74,7 +89,8 @@ int
 main(int argc, char **argv)
 {
     int             c, rc;
-    const char     *cmd, *pass_file, *timeout;
+    char           *end;
+    const char     *cmd, *pass_file, *timeout, *batch, *jobs;
     cartbot_ctl_t   ctl;
 
     memset(&ctl, 0, sizeof(cartbot_ctl_t));
@@ -90,6 +106,8 @@ main(int argc, char **argv)
     ctl.secrets = cartbot_ctl_env("CARTBOT_SECRETS_DIR", NULL);
     pass_file = cartbot_ctl_env("CARTBOT_DB_PASS_FILE", NULL);
     timeout = cartbot_ctl_env("CARTBOT_DB_TIMEOUT", "60");
+    batch = NULL;
+    jobs = NULL;
 
     opterr = 0;
 
@@ -105,6 +123,9 @@ main(int argc, char **argv)
         case 'm': ctl.migrations = optarg; break;
         case 's': ctl.secrets = optarg; break;
         case 't': timeout = optarg; break;
+        case 'E': ctl.if_empty = 1; break;
+        case 'b': batch = optarg; break;
+        case 'j': jobs = optarg; break;
 
         case 'h':
             fputs(cartbot_ctl_usage_text, stdout);
@@ -131,13 +152,58 @@ main(int argc, char **argv)
         return CARTBOT_CTL_OK;
     }
 
-    if (strcmp(cmd, "import") == 0) {
-        fprintf(stderr, "cartbot-ctl: import is not implemented yet\n");
-        return CARTBOT_CTL_USAGE;
+    if (strcmp(cmd, "migrate") != 0 && strcmp(cmd, "health") != 0
+        && strcmp(cmd, "import") != 0)
+    {
+        return cartbot_ctl_usage_error("unknown command \"%s\"", cmd);
     }
 
-    if (strcmp(cmd, "migrate") != 0 && strcmp(cmd, "health") != 0) {
-        return cartbot_ctl_usage_error("unknown command \"%s\"", cmd);
+    if (cmd[0] == 'i') {
+        if (optind >= argc) {
+            return cartbot_ctl_usage_error("import needs a FILE.json%s", "");
+        }
+
+        ctl.file = argv[optind++];
+
+        ctl.batch = CARTBOT_CTL_BATCH;
+
+        if (batch) {
+            errno = 0;
+            ctl.batch = strtol(batch, &end, 10);
+
+            if (errno || *end || end == batch || ctl.batch < 1
+                || ctl.batch > CARTBOT_CTL_MAX_BATCH)
+            {
+                return cartbot_ctl_usage_error("invalid --batch \"%s\" "
+                                               "(rows per request, 1-1000)",
+                                               batch);
+            }
+        }
+
+        ctl.jobs = CARTBOT_CTL_JOBS;
+
+        if (jobs) {
+            errno = 0;
+            ctl.jobs = strtol(jobs, &end, 10);
+
+            if (errno || *end || end == jobs || ctl.jobs < 1
+                || ctl.jobs > CARTBOT_CTL_MAX_JOBS)
+            {
+                return cartbot_ctl_usage_error("invalid --jobs \"%s\" "
+                                               "(requests in flight, 1-16)",
+                                               jobs);
+            }
+        }
+
+        if (ctl.secrets == NULL) {
+            return cartbot_ctl_usage_error("import signs in as the product "
+                                           "account: give --secrets DIR or "
+                                           "set CARTBOT_SECRETS_DIR%s", "");
+        }
+
+    } else if (ctl.if_empty || batch || jobs) {
+        return cartbot_ctl_usage_error("--if-empty, --batch and --jobs are "
+                                       "options of import, not of %s", cmd);
     }
 
     if (optind < argc) {
@@ -145,7 +211,8 @@ main(int argc, char **argv)
                                        argv[optind]);
     }
 
-    if (cartbot_ctl_configure(&ctl, pass_file, timeout) != 0) {
+    if (cartbot_ctl_configure(&ctl, pass_file, timeout, cmd[0] != 'i') != 0)
+    {
         fprintf(stderr, "cartbot-ctl: %s\n", ctl.err);
         cartbot_arena_free(&ctl.arena);
         return CARTBOT_CTL_USAGE;
@@ -161,6 +228,9 @@ main(int argc, char **argv)
         if (rc == CARTBOT_CTL_OK && ctl.secrets) {
             rc = cartbot_ctl_accounts(&ctl);
         }
+
+    } else if (cmd[0] == 'i') {
+        rc = cartbot_ctl_import(&ctl);
 
     } else {
         rc = cartbot_ctl_health(&ctl);
@@ -198,9 +268,11 @@ cartbot_ctl_env(const char *name, const char *dflt)
 }
 
 
+/* import signs in with the product account's file: no root password */
+
 static int
 cartbot_ctl_configure(cartbot_ctl_t *ctl, const char *pass_file,
-    const char *timeout)
+    const char *timeout, int need_pass)
 {
     char           *end, *url;
     size_t          len;
@@ -245,7 +317,10 @@ cartbot_ctl_configure(cartbot_ctl_t *ctl, const char *pass_file,
         return -1;
     }
 
-    if (pass_file) {
+    if (!need_pass) {
+        ctl->pass = NULL;
+
+    } else if (pass_file) {
         cartbot_buf_init(&pass, ctl->mem, 0);
 
         if (cartbot_ctl_read_file(ctl, pass_file, CARTBOT_CTL_MAX_PASS, &pass)
@@ -275,7 +350,7 @@ cartbot_ctl_configure(cartbot_ctl_t *ctl, const char *pass_file,
         ctl->pass = cartbot_ctl_env("CARTBOT_DB_PASS", NULL);
     }
 
-    if (ctl->pass == NULL) {
+    if (need_pass && ctl->pass == NULL) {
         cartbot_ctl_error(ctl, "no database password: give --pass-file FILE, "
                           "or set CARTBOT_DB_PASS_FILE or CARTBOT_DB_PASS");
         return -1;

@@ -3,8 +3,10 @@
  * cartbot-ctl: the administration command line of Cartbot.
  *
  * It talks to SurrealDB's HTTP API with libcurl, as root (Basic
- * authentication), and builds and classifies its requests with the shared
- * core (cartbot_surreal.h).  It is never linked into an nginx worker.
+ * authentication) for migrate and health, and as the product service
+ * account (Bearer token from /signin) for import; it builds and classifies
+ * its requests with the shared core (cartbot_surreal.h).  It is never
+ * linked into an nginx worker.
  */
 
 #ifndef _CARTBOT_CTL_H_INCLUDED_
@@ -30,6 +32,14 @@
 /* a write conflict ("can be retried") is retried this many times */
 #define CARTBOT_CTL_SQL_TRIES    3
 
+/* import: rows per request */
+#define CARTBOT_CTL_BATCH        100
+#define CARTBOT_CTL_MAX_BATCH    1000
+
+/* import: batches in flight at once */
+#define CARTBOT_CTL_JOBS         2
+#define CARTBOT_CTL_MAX_JOBS     16
+
 
 typedef struct {
     const char             *url;          /* no trailing '/' */
@@ -41,8 +51,15 @@ typedef struct {
     const char             *secrets;      /* NULL: no account provisioning */
     long                    timeout;      /* seconds, per HTTP request */
 
+    const char             *file;         /* import */
+    long                    batch;
+    long                    jobs;
+    unsigned                if_empty:1;
+
+    const char             *account;      /* signed in as; NULL: Basic */
+
     CURL                   *curl;
-    struct curl_slist      *sql_headers;  /* Basic auth, ns, db, Accept */
+    struct curl_slist      *sql_headers;  /* Basic or Bearer, ns, db, ... */
 
     cartbot_arena_t         arena;
     cartbot_mem_t          *mem;
@@ -65,6 +82,8 @@ int cartbot_ctl_http(cartbot_ctl_t *ctl, const char *path, const char *args,
     const char *body, size_t len, cartbot_ctl_http_t *res);
 int cartbot_ctl_sql(cartbot_ctl_t *ctl, cartbot_surreal_query_t *q,
     cartbot_surreal_result_t *res);
+int cartbot_ctl_signin(cartbot_ctl_t *ctl, const char *account,
+    const char *body, size_t len);
 long cartbot_ctl_now_ms(void);
 
 /* cartbot_ctl_migrate.c */
@@ -72,6 +91,9 @@ int cartbot_ctl_migrate(cartbot_ctl_t *ctl);
 
 /* cartbot_ctl_accounts.c */
 int cartbot_ctl_accounts(cartbot_ctl_t *ctl);
+
+/* cartbot_ctl_import.c */
+int cartbot_ctl_import(cartbot_ctl_t *ctl);
 
 /* cartbot_ctl_health.c */
 int cartbot_ctl_health(cartbot_ctl_t *ctl);

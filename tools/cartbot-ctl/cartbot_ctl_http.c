@@ -18,11 +18,18 @@
 /* how much of an unexpected answer goes into an error message */
 #define CARTBOT_CTL_EXCERPT     300
 
+/* SurrealDB's /signin body limit */
+#define CARTBOT_CTL_MAX_SIGNIN  1024
+
 
 static size_t cartbot_ctl_http_write(char *data, size_t size, size_t n,
     void *ctx);
-static int cartbot_ctl_http_header(cartbot_ctl_t *ctl, const char *fmt,
-    const char *value);
+static int cartbot_ctl_http_perform(cartbot_ctl_t *ctl, const char *path,
+    const char *args, const char *body, size_t len,
+    struct curl_slist *headers, cartbot_ctl_http_t *res);
+static int cartbot_ctl_http_headers(cartbot_ctl_t *ctl, const char *auth);
+static int cartbot_ctl_http_header(cartbot_ctl_t *ctl,
+    struct curl_slist **list, const char *fmt, const char *value);
 static void cartbot_ctl_sql_error(cartbot_ctl_t *ctl,
     cartbot_ctl_http_t *http, cartbot_surreal_result_t *res);
 
@@ -30,6 +37,7 @@ static void cartbot_ctl_sql_error(cartbot_ctl_t *ctl,
 int
 cartbot_ctl_http_init(cartbot_ctl_t *ctl)
 {
+    int            rc;
     cartbot_buf_t  cred, auth;
 
     if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
@@ -41,6 +49,11 @@ cartbot_ctl_http_init(cartbot_ctl_t *ctl)
     if (ctl->curl == NULL) {
         cartbot_ctl_error(ctl, "cannot initialize libcurl");
         return -1;
+    }
+
+    if (ctl->pass == NULL) {
+        /* import: cartbot_ctl_signin() sets a Bearer token later */
+        return cartbot_ctl_http_headers(ctl, NULL);
     }
 
     /* Authorization: Basic base64(user:pass), for system users only */
@@ -58,36 +71,60 @@ cartbot_ctl_http_init(cartbot_ctl_t *ctl)
         return -1;
     }
 
-    ctl->sql_headers = curl_slist_append(ctl->sql_headers, auth.data);
+    rc = cartbot_ctl_http_headers(ctl, auth.data);
 
     /* the password must not linger in a buffer longer than needed */
 
     memset(cred.data, 0, cred.len);
+    memset(auth.data, 0, auth.len);
 
-    if (ctl->sql_headers == NULL
-        || cartbot_ctl_http_header(ctl, "surreal-ns: %s", ctl->ns) != 0
-        || cartbot_ctl_http_header(ctl, "surreal-db: %s", ctl->db) != 0
-        || cartbot_ctl_http_header(ctl, "%s", "Accept: application/json")
-           != 0
-        || cartbot_ctl_http_header(ctl, "%s",
+    return rc;
+}
+
+
+/* the /sql headers: auth (a whole "Authorization: ..." line, or NULL) */
+
+static int
+cartbot_ctl_http_headers(cartbot_ctl_t *ctl, const char *auth)
+{
+    struct curl_slist  *list;
+
+    list = NULL;
+
+    if ((auth && cartbot_ctl_http_header(ctl, &list, "%s", auth) != 0)
+        || cartbot_ctl_http_header(ctl, &list, "surreal-ns: %s", ctl->ns) != 0
+        || cartbot_ctl_http_header(ctl, &list, "surreal-db: %s", ctl->db) != 0
+        || cartbot_ctl_http_header(ctl, &list, "%s",
+                                   "Accept: application/json") != 0
+        || cartbot_ctl_http_header(ctl, &list, "%s",
                                    "Content-Type: text/plain; charset=utf-8")
            != 0
-        || cartbot_ctl_http_header(ctl, "%s", "Expect:") != 0)
+        || cartbot_ctl_http_header(ctl, &list, "%s", "Expect:") != 0)
     {
+        if (list) {
+            curl_slist_free_all(list);
+        }
+
         cartbot_ctl_error(ctl, "out of memory");
         return -1;
     }
+
+    if (ctl->sql_headers) {
+        curl_slist_free_all(ctl->sql_headers);
+    }
+
+    ctl->sql_headers = list;
 
     return 0;
 }
 
 
 static int
-cartbot_ctl_http_header(cartbot_ctl_t *ctl, const char *fmt,
-    const char *value)
+cartbot_ctl_http_header(cartbot_ctl_t *ctl, struct curl_slist **list,
+    const char *fmt, const char *value)
 {
     cartbot_buf_t       line;
-    struct curl_slist  *list;
+    struct curl_slist  *l;
 
     cartbot_buf_init(&line, ctl->mem, 0);
     cartbot_buf_printf(&line, fmt, value);
@@ -96,14 +133,110 @@ cartbot_ctl_http_header(cartbot_ctl_t *ctl, const char *fmt,
         return -1;
     }
 
-    list = curl_slist_append(ctl->sql_headers, line.data);
-    if (list == NULL) {
+    l = curl_slist_append(*list, line.data);
+
+    memset(line.data, 0, line.len);
+
+    if (l == NULL) {
         return -1;
     }
 
-    ctl->sql_headers = list;
+    *list = l;
 
     return 0;
+}
+
+
+/*
+ * POST /signin with body, the JSON a service account file holds; the /sql
+ * requests that follow carry the token it answers (Bearer).  Called again
+ * when a token expires.
+ */
+
+int
+cartbot_ctl_signin(cartbot_ctl_t *ctl, const char *account, const char *body,
+    size_t len)
+{
+    int                  rc;
+    size_t               i;
+    yajl_val             root;
+    const char          *token;
+    cartbot_buf_t        auth;
+    cartbot_ctl_http_t   http;
+    struct curl_slist   *headers;
+    char                 jerr[128];
+
+    if (len > CARTBOT_CTL_MAX_SIGNIN) {
+        cartbot_ctl_error(ctl, "the %s account's /signin body is larger "
+                          "than %d bytes", account, CARTBOT_CTL_MAX_SIGNIN);
+        return -1;
+    }
+
+    headers = curl_slist_append(NULL, "Accept: application/json");
+
+    if (headers) {
+        headers = curl_slist_append(headers,
+                                    "Content-Type: application/json");
+    }
+
+    if (headers == NULL) {
+        cartbot_ctl_error(ctl, "out of memory");
+        return -1;
+    }
+
+    rc = cartbot_ctl_http_perform(ctl, "/signin", NULL, body, len, headers,
+                                  &http);
+
+    curl_slist_free_all(headers);
+
+    if (rc != 0) {
+        return -1;
+    }
+
+    root = cartbot_json_parse(http.body.data, http.body.len, jerr,
+                              sizeof(jerr));
+
+    token = (http.status == 200) ? cartbot_surreal_signin_token(root) : NULL;
+
+    if (token == NULL) {
+        i = http.body.len > CARTBOT_CTL_EXCERPT ? CARTBOT_CTL_EXCERPT
+                                                : http.body.len;
+
+        cartbot_ctl_error(ctl, "the %s account cannot sign in at %s/signin "
+                          "(HTTP %ld): %.*s", account, ctl->url, http.status,
+                          (int) i, http.body.data);
+        cartbot_json_free(root);
+        return -1;
+    }
+
+    for (i = 0; token[i]; i++) {
+        if ((unsigned char) token[i] <= 0x20 || token[i] == 0x7f) {
+            cartbot_json_free(root);
+            cartbot_ctl_error(ctl, "/signin answered an unusable token");
+            return -1;
+        }
+    }
+
+    cartbot_buf_init(&auth, ctl->mem, 0);
+    cartbot_buf_printf(&auth, "Authorization: Bearer %s", token);
+
+    memset(http.body.data, 0, http.body.len);
+    cartbot_json_free(root);
+
+    if (cartbot_buf_cstr(&auth) == NULL) {
+        cartbot_ctl_error(ctl, "out of memory");
+        return -1;
+    }
+
+    rc = cartbot_ctl_http_headers(ctl, auth.data);
+
+    memset(auth.data, 0, auth.len);
+
+    if (rc == 0) {
+        ctl->account = account;
+    }
+
+    return rc;
 }
 
 
@@ -143,6 +276,16 @@ cartbot_ctl_now_ms(void)
 int
 cartbot_ctl_http(cartbot_ctl_t *ctl, const char *path, const char *args,
     const char *body, size_t len, cartbot_ctl_http_t *res)
+{
+    return cartbot_ctl_http_perform(ctl, path, args, body, len,
+                                    ctl->sql_headers, res);
+}
+
+
+static int
+cartbot_ctl_http_perform(cartbot_ctl_t *ctl, const char *path,
+    const char *args, const char *body, size_t len,
+    struct curl_slist *headers, cartbot_ctl_http_t *res)
 {
     CURL           *c;
     long            start;
@@ -187,7 +330,7 @@ cartbot_ctl_http(cartbot_ctl_t *ctl, const char *path, const char *args,
         curl_easy_setopt(c, CURLOPT_POST, 1L);
         curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
         curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t) len);
-        curl_easy_setopt(c, CURLOPT_HTTPHEADER, ctl->sql_headers);
+        curl_easy_setopt(c, CURLOPT_HTTPHEADER, headers);
     }
 
     start = cartbot_ctl_now_ms();
@@ -325,6 +468,13 @@ cartbot_ctl_sql_error(cartbot_ctl_t *ctl, cartbot_ctl_http_t *http,
         break;
 
     case CARTBOT_SURREAL_AUTH:
+        if (ctl->account) {
+            cartbot_ctl_error(ctl, "authentication failed: %s refused the "
+                              "%s account's token (HTTP 401)", ctl->url,
+                              ctl->account);
+            break;
+        }
+
         cartbot_ctl_error(ctl, "authentication failed as user \"%s\" at %s "
                           "(HTTP 401): check the user and password",
                           ctl->user, ctl->url);

@@ -298,6 +298,219 @@ check "migrate re-hashes a changed service password" \
 check "chat signs in with the changed password" \
     [ -n "$(signin "$SECRETS/chat.json")" ]
 
+# -------------------------------------------------------------- import
+
+SAMPLE=$ROOT/conf/catalog/sample.json
+NSAMPLE=$(json 'console.log(v.length)' <"$SAMPLE")
+MODEL=cartbot-hash-384-v1
+
+# stamps: "key updated_at" of every imported product, sorted
+stamps() {
+    sql_root "SELECT record::id(id) AS k, <string> updated_at AS u
+              FROM product WHERE content_hash != NONE;" \
+        | last_result \
+        | json 'for (const r of v.sort((a, b) => a.k < b.k ? -1 : 1))
+                    console.log(r.k + " " + r.u)'
+}
+
+# the root password is not needed: the product account writes
+CARTBOT_SECRETS_DIR=$SECRETS ctl import "$SAMPLE"
+check_rc "import of the sample: exit 0, all $NSAMPLE created" 0 "$TMP/out" \
+    "^import: $NSAMPLE created, 0 updated, 0 unchanged, 0 rejected$"
+[ "$rc" -eq 0 ] || sed 's/^/#   /' "$TMP/out" "$TMP/err"
+check "import says which account it writes as" \
+    has "$TMP/out" '^import: .*sample.json, [0-9]* rows, as the product account'
+check "import prints plain progress lines without a terminal" \
+    has "$TMP/err" "^import: $NSAMPLE/$NSAMPLE rows (100%)$"
+check "the sample has at least 60 products" [ "$NSAMPLE" -ge 60 ]
+
+sql_root "SELECT count() FROM product WHERE array::len(embedding ?? []) = 384
+          AND embedding_model = '$MODEL' AND content_hash != NONE
+          GROUP ALL;" >"$TMP/ans"
+check "every imported product has 384 floats and embedding_model" \
+    [ "$(last_result <"$TMP/ans")" = "[{\"count\":$NSAMPLE}]" ]
+
+sql_as "$TOKEN_cart" "SELECT name, price, array::len(embedding) AS dim,
+    embedding_model, type::of(embedding[0]) AS t
+    FROM ONLY product:tee_blue_cotton;" >"$TMP/ans"
+check "another service reads an imported product and its vector" \
+    [ "$(last_result <"$TMP/ans")" = "{\"dim\":384,\"embedding_model\":\"$MODEL\",\"name\":\"Blue Cotton T-Shirt\",\"price\":19.99,\"t\":\"float\"}" ]
+
+sql_root "SELECT VALUE record::id(id) FROM product
+          WHERE name @1@ 't-shirts';" >"$TMP/ans"
+check "full text: 't-shirts' finds 'T-Shirt' names (cartbot_en)" \
+    has <(last_result <"$TMP/ans") '"tee_blue_cotton"'
+sql_root "SELECT VALUE record::id(id) FROM product
+          WHERE description @2@ 'screen-printed mountains';" >"$TMP/ans"
+check "full text on descriptions" \
+    [ "$(last_result <"$TMP/ans")" = '["tee_black_graphic"]' ]
+
+sql_as "$TOKEN_session" \
+    "UPDATE product:tee_blue_cotton SET content_hash = 'x';" >"$TMP/ans"
+check "session may not change product.content_hash" \
+    has <(first_error <"$TMP/ans") 'may not change product.content_hash'
+sql_as "$TOKEN_session" \
+    "UPDATE product:tee_blue_cotton SET embedding_model = 'x';" >"$TMP/ans"
+check "session may not change product.embedding_model" \
+    has <(first_error <"$TMP/ans") 'may not change product.embedding_model'
+
+stamps >"$TMP/stamps1"
+sleep 0.05
+CARTBOT_SECRETS_DIR=$SECRETS ctl import "$SAMPLE"
+check_rc "re-import of the same file: all unchanged, exit 0" 0 "$TMP/out" \
+    "^import: 0 created, 0 updated, $NSAMPLE unchanged, 0 rejected$"
+stamps >"$TMP/stamps2"
+check "re-import moves no updated_at" \
+    [ "$(wc -l <"$TMP/stamps1")" -eq "$NSAMPLE" ] \
+    && cmp -s "$TMP/stamps1" "$TMP/stamps2"
+
+ctl --secrets "$SECRETS" --if-empty import "$SAMPLE"
+check_rc "--if-empty on a non-empty table: exit 0, nothing imported" 0 \
+    "$TMP/out" 'nothing imported (--if-empty)'
+stamps >"$TMP/stamps2"
+check "--if-empty writes nothing" cmp -s "$TMP/stamps1" "$TMP/stamps2"
+
+# an edited row updates exactly that row
+json 'v.find(p => p.id === "tee_navy_vneck").price = 21.5;
+      console.log(JSON.stringify(v, null, 2))' <"$SAMPLE" >"$TMP/edited.json"
+ctl --secrets "$SECRETS" import "$TMP/edited.json"
+check_rc "an edited row: 1 updated, the rest unchanged" 0 "$TMP/out" \
+    "^import: 0 created, 1 updated, $((NSAMPLE - 1)) unchanged, 0 rejected$"
+stamps >"$TMP/stamps3"
+check "only the edited row's updated_at moved" \
+    [ "$(diff "$TMP/stamps1" "$TMP/stamps3" | grep '^>' | cut -d' ' -f2)" \
+      = tee_navy_vneck ]
+sql_root "SELECT VALUE price FROM ONLY product:tee_navy_vneck;" >"$TMP/ans"
+check "the edited price is stored" [ "$(last_result <"$TMP/ans")" = 21.5 ]
+
+# bad rows: the good ones land, each bad one is reported by its line
+cat >"$TMP/bad.json" <<'JSON'
+[
+  {"id": "good_one", "name": "Good One", "price": 10, "stock_quantity": 5},
+  {"id": "no_name", "price": 3},
+  {"id": "neg_price", "name": "Negative", "price": -3},
+  {"id": "score7", "name": "Score Seven", "price": 4, "score": 7},
+  {"id": "frac", "name": "Fractional", "price": 4, "stock_quantity": 2.5},
+  {"id": "unknown", "name": "Unknown Key", "price": 4, "colour": "red"},
+  {"id": "good_one", "name": "Duplicate", "price": 4},
+  {"id": 42, "name": ["x"], "price": "12.5", "description": 7,
+   "stock_quantity": "3"},
+  "not an object",
+  {"name": "Derived Id Product", "price": 5.5, "score": 0, "specs": null},
+  {"id": "bad id!", "name": "Bad Id", "price": 1},
+  {"name": "  ", "price": 1},
+  {"name": "derived-ID product", "price": 1},
+  {"id": "product:quoted",
+   "name": "It's \\ \"quoted\"\nnew line, caf\u00e9 \u65e5\u672c",
+   "price": 1e2, "score": 4.25, "stock_quantity": 1e3}
+]
+JSON
+ctl --secrets "$SECRETS" import "$TMP/bad.json"
+check_rc "a file with bad rows: exit 1, good rows created" 1 "$TMP/out" \
+    '^import: 3 created, 0 updated, 0 unchanged, 11 rejected$'
+while IFS='|' read -r line reason; do
+    check "bad row at line $line: $reason" \
+        grep -qF -- "line $line: $reason" "$TMP/out"
+done <<'REJECTS'
+3|name is required
+4|price must be greater than 0 (got -3)
+5|score must be from 0 to 5 (got 7)
+6|stock_quantity must be a whole number (got 2.5)
+7|unknown key "colour"
+8|duplicate id "good_one" (already at line 2)
+9|name must be a string, not an array; description must be a string, not a number; price must be a number, not a string; stock_quantity must be a whole number, not a string; id must be a string, not a number
+11|a product must be a JSON object, not a string
+13|id "bad id!" must be 1 to 64 letters, digits or '_'
+14|name is empty
+15|duplicate id "derived_id_product", made from the name
+REJECTS
+check "no good row is reported" \
+    [ "$(grep -c '^line ' "$TMP/out")" -eq 11 ]
+sql_root "SELECT VALUE [record::id(id), name, price, score, stock_quantity]
+          FROM [product:good_one, product:derived_id_product,
+                product:quoted];" >"$TMP/ans"
+check "the good rows landed as given (ids, strings, numbers)" \
+    [ "$(last_result <"$TMP/ans")" = '[["good_one","Good One",10,null,5],["derived_id_product","Derived Id Product",5.5,0,0],["quoted","It'"'"'s \\ \"quoted\"\nnew line, café 日本",100,4.25,1000]]' ]
+ctl --secrets "$SECRETS" import "$TMP/bad.json"
+check_rc "re-import of the bad file: good rows unchanged, still exit 1" 1 \
+    "$TMP/out" '^import: 0 created, 0 updated, 3 unchanged, 11 rejected$'
+
+printf '[\n  {"name": "A", "price": 1},\n  {"name": "B" "price": 2}\n]\n' \
+    >"$TMP/broken.json"
+ctl --secrets "$SECRETS" import "$TMP/broken.json"
+check_rc "invalid JSON: exit 1 with the line" 1 "$TMP/err" \
+    'broken.json line 3: not valid JSON'
+echo '{"name": "A", "price": 1}' >"$TMP/object.json"
+ctl --secrets "$SECRETS" import "$TMP/object.json"
+check_rc "not an array: exit 1" 1 "$TMP/err" 'must hold a JSON array'
+ctl --secrets "$SECRETS" import "$TMP/nosuch.json"
+check_rc "a missing file: exit 2" 2 "$TMP/err" 'cannot open'
+
+# a change of embedding model is detected, reported and re-embedded
+sql_root "UPDATE product SET embedding_model = 'cartbot-hash-384-v0'
+          WHERE record::id(id) IN ['tee_blue_cotton', 'good_one']
+          RETURN NONE;" >/dev/null
+ctl --secrets "$SECRETS" import "$SAMPLE"
+check_rc "another model is reported with its count" 0 "$TMP/out" \
+    "^import: 2 products were embedded with model \"cartbot-hash-384-v0\", not \"$MODEL\": re-embedding them$"
+check "the old model's row and the edited one (back) are updated" \
+    has "$TMP/out" \
+    "^import: 0 created, 2 updated, $((NSAMPLE - 2)) unchanged, 0 rejected$"
+check "the stored product not in the file is re-embedded too" \
+    has "$TMP/out" \
+    "re-embedded with model \"$MODEL\": 1 of the file's rows, 1 other stored"
+sql_root "SELECT count() FROM product WHERE embedding_model != '$MODEL'
+          AND embedding_model != NONE GROUP ALL;" >"$TMP/ans"
+check "no product is left with the old model" \
+    [ "$(last_result <"$TMP/ans")" = '[{"count":0}]' ]
+ctl --secrets "$SECRETS" import "$TMP/bad.json"
+check "a re-embedded stored product then reads as unchanged" \
+    has "$TMP/out" '^import: 0 created, 0 updated, 3 unchanged, 11 rejected$'
+
+# the product account's credentials are what the import uses
+mkdir -m 700 "$TMP/badsecrets"
+json 'v.pass = "wrong"; process.stdout.write(JSON.stringify(v))' \
+    <"$SECRETS/product.json" >"$TMP/badsecrets/product.json"
+chmod 600 "$TMP/badsecrets/product.json"
+ctl --secrets "$TMP/badsecrets" import "$SAMPLE"
+check_rc "a wrong product password: exit 1, cannot sign in" 1 "$TMP/err" \
+    'the product account cannot sign in'
+ctl --secrets "$TMP" import "$SAMPLE"
+check_rc "no product.json: exit 2, says how to make it" 2 "$TMP/err" \
+    'cartbot-ctl migrate --secrets'
+
+# an empty database: --if-empty loads it, in small batches and many jobs
+CARTBOT_DB_PASS=root ctl --db fresh --secrets "$TMP/fresh" migrate
+check "a second database migrates" [ "$rc" -eq 0 ]
+ctl --db fresh --secrets "$TMP/fresh" --if-empty --batch 7 --jobs 3 \
+    import "$SAMPLE"
+check_rc "--if-empty on an empty table imports (batch 7, 3 jobs)" 0 \
+    "$TMP/out" \
+    "^import: $NSAMPLE created, 0 updated, 0 unchanged, 0 rejected$"
+check "progress in tenths with small batches" \
+    [ "$(grep -c '^import: [0-9]*/[0-9]* rows' "$TMP/err")" -ge 10 ]
+
+# a row the database refuses (a rule the file checks do not know)
+curl -sS -H 'Accept: application/json' -u root:root \
+    -H 'surreal-ns: production' -H 'surreal-db: fresh' --data-binary \
+    "DEFINE FIELD OVERWRITE specs ON product TYPE option<string>
+         ASSERT \$value = NONE OR !string::contains(\$value, 'FORBIDDEN');" \
+    "$URL/sql" >/dev/null
+printf '[\n{"id": "r1", "name": "R one", "price": 1},\n{"id": "r2", "name": "R two", "price": 1,\n "specs": "FORBIDDEN"},\n{"id": "r3", "name": "R three", "price": 1}\n]\n' \
+    >"$TMP/refused.json"
+ctl --db fresh --secrets "$TMP/fresh" import "$TMP/refused.json"
+check_rc "a row the database refuses: exit 1, the others land" 1 \
+    "$TMP/out" '^import: 2 created, 0 updated, 0 unchanged, 1 rejected$'
+check "the refused row is reported by its line with the database's reason" \
+    has "$TMP/out" "^line 3: the database refused it: .*FORBIDDEN"
+
+if command -v script >/dev/null 2>&1; then
+    script -qec "$CTL --db fresh --secrets $TMP/fresh import $SAMPLE" \
+        /dev/null >"$TMP/tty" 2>&1
+    check "a progress bar on a terminal" \
+        grep -q "import \[#\{30\}\] $NSAMPLE/$NSAMPLE 100%" "$TMP/tty"
+fi
+
 # ------------------------------------------------- changed and failed files
 
 cp -r "$MIGRATIONS" "$TMP/mig"
@@ -355,8 +568,18 @@ check_rc "help: exit 0, usage on stdout" 0 "$TMP/out" \
     '^usage: cartbot-ctl'
 
 ctl import x.json
-check_rc "import: not implemented yet, exit 2" 2 "$TMP/err" \
-    'not implemented'
+check_rc "import without --secrets: exit 2, says so" 2 "$TMP/err" \
+    'give --secrets DIR'
+
+ctl --secrets "$SECRETS" import
+check_rc "import without a file: exit 2" 2 "$TMP/err" 'needs a FILE.json'
+
+ctl --secrets "$SECRETS" --batch 0 import x.json
+check_rc "import --batch 0: exit 2" 2 "$TMP/err" 'invalid --batch'
+
+ctl --if-empty health
+check_rc "--if-empty with another command: exit 2" 2 "$TMP/err" \
+    'options of import'
 
 # -------------------------------------------------------------- health
 
