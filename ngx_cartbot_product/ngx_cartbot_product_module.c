@@ -16,6 +16,8 @@
  *         internal;
  *         cartbot_product by_category;
  *     }
+ *     location = /recommend           { cartbot_product recommend; }
+ *     cartbot_product_user  $jwt_claim_sub;   # whose cart recommends
  *
  * Reads carry an ETag and Cache-Control and answer 304 to a matching
  * If-None-Match, so a CDN or an nginx cache in front can serve them.
@@ -43,6 +45,7 @@
 #define NGX_HTTP_CARTBOT_PRODUCT_GET          1
 #define NGX_HTTP_CARTBOT_PRODUCT_SEARCH       2
 #define NGX_HTTP_CARTBOT_PRODUCT_BY_CATEGORY  3
+#define NGX_HTTP_CARTBOT_PRODUCT_RECOMMEND    4
 
 #define NGX_HTTP_CARTBOT_SEARCH_HYBRID        0
 #define NGX_HTTP_CARTBOT_SEARCH_FULLTEXT      1
@@ -74,6 +77,11 @@ static ngx_int_t ngx_http_cartbot_product_get(ngx_http_request_t *r,
     ngx_http_cartbot_product_ctx_t *ctx);
 static ngx_int_t ngx_http_cartbot_product_by_category(ngx_http_request_t *r,
     ngx_http_cartbot_product_ctx_t *ctx);
+static ngx_int_t ngx_http_cartbot_product_recommend(ngx_http_request_t *r,
+    ngx_http_cartbot_product_ctx_t *ctx);
+static ngx_int_t ngx_http_cartbot_product_answer_recommend(
+    ngx_http_request_t *r, ngx_http_cartbot_product_ctx_t *ctx,
+    yajl_val value);
 static void ngx_http_cartbot_product_search_body(ngx_http_request_t *r);
 static void ngx_http_cartbot_product_resume(ngx_http_request_t *r,
     ngx_http_cartbot_ctx_t *ctx);
@@ -175,11 +183,63 @@ static const char  ngx_http_cartbot_product_get_sql[] =
     " FROM ONLY type::record('product', $id);";
 
 
+/*
+ * The nearest neighbours of the cart's product number i (of the first
+ * three): the KNN operator needs a variable (a field path such as
+ * $parent.embedding makes it return every row).
+ */
+
+#define NGX_HTTP_CARTBOT_PRODUCT_NEAR(i)                                     \
+    "LET $v" i " = $basis[" i "].embedding;"                                 \
+    "LET $n" i " = IF $v" i " != NONE { (SELECT "                            \
+    NGX_HTTP_CARTBOT_PRODUCT_FIELDS ", $basis[" i "].name AS because"        \
+    " FROM product WHERE embedding <|10,64|> $v" i " AND id NOT IN $in"      \
+    " AND stock_quantity > 0) } ELSE { [] };"
+
+
+/*
+ * Recommendations from the cart: products of the cart's categories in
+ * other sub-categories (cross-sell), and each cart product's nearest
+ * neighbours by embedding; never what is in the cart, never out of stock.
+ * The best rated products too, for an empty cart.
+ */
+
+static const char  ngx_http_cartbot_product_recommend_sql[] =
+    "LET $s = type::record('user_session', $sid);"
+    "LET $sess = $s.*;"
+    "IF $sess = NONE OR $sess.user_id != $user"
+    " { THROW 'session_not_found' };"
+    "LET $in = array::distinct((SELECT VALUE product_id FROM cart"
+    " WHERE session_id = $s));"
+    "LET $basis = (SELECT id, name, category, sub_category, embedding"
+    " FROM $in);"
+    "LET $cross = (SELECT " NGX_HTTP_CARTBOT_PRODUCT_FIELDS
+    " FROM product WHERE category IN $basis.category"
+    " AND sub_category NOT IN $basis.sub_category AND id NOT IN $in"
+    " AND stock_quantity > 0 ORDER BY rating DESC LIMIT 20);"
+    NGX_HTTP_CARTBOT_PRODUCT_NEAR("0")
+    NGX_HTTP_CARTBOT_PRODUCT_NEAR("1")
+    NGX_HTTP_CARTBOT_PRODUCT_NEAR("2")
+    "LET $near = array::concat(array::concat($n0, $n1), $n2);"
+    "LET $top = IF array::len($in) = 0 { (SELECT "
+    NGX_HTTP_CARTBOT_PRODUCT_FIELDS " FROM product"
+    " WHERE stock_quantity > 0 ORDER BY rating DESC LIMIT 20) }"
+    " ELSE { [] };"
+    "RETURN { basis: (SELECT id, name, category FROM $basis),"
+    " cross: $cross, near: $near, top: $top };";
+
+
+static ngx_http_cartbot_db_thrown_t  ngx_http_cartbot_product_errors[] = {
+    { "session_not_found", NGX_HTTP_NOT_FOUND, "no such session" },
+    { NULL, 0, NULL }
+};
+
+
 static const char  ngx_http_cartbot_product_by_category_sql[] =
     "SELECT " NGX_HTTP_CARTBOT_PRODUCT_FIELDS
     " FROM product WHERE category = $category"
     " AND (sub_category = NONE OR sub_category != $exclude)"
-    " AND stock_quantity > 0 ORDER BY score DESC LIMIT <int> $limit;";
+    " AND stock_quantity > 0 ORDER BY rating DESC LIMIT <int> $limit;";
 
 
 static ngx_int_t
@@ -234,6 +294,8 @@ ngx_http_cartbot_product_handler(ngx_http_request_t *r)
 
     rc = (plcf->op == NGX_HTTP_CARTBOT_PRODUCT_GET)
          ? ngx_http_cartbot_product_get(r, ctx)
+         : (plcf->op == NGX_HTTP_CARTBOT_PRODUCT_RECOMMEND)
+         ? ngx_http_cartbot_product_recommend(r, ctx)
          : ngx_http_cartbot_product_by_category(r, ctx);
 
     /* no query started: the answer was sent, or rc is the failure */
@@ -332,6 +394,69 @@ ngx_http_cartbot_product_by_category(ngx_http_request_t *r,
                          category.len);
     cartbot_surreal_bind(&sq, "exclude", (char *) exclude.data, exclude.len);
     cartbot_surreal_bind_int(&sq, "limit", limit);
+
+    return ngx_http_cartbot_product_start(r, ctx, &sq);
+}
+
+
+/* GET ...?session_id=&limit= */
+
+static ngx_int_t
+ngx_http_cartbot_product_recommend(ngx_http_request_t *r,
+    ngx_http_cartbot_product_ctx_t *ctx)
+{
+    ngx_int_t                             limit;
+    ngx_str_t                             arg, session, user;
+    cartbot_mem_t                        *mem;
+    cartbot_surreal_query_t               sq;
+    ngx_http_cartbot_product_loc_conf_t  *plcf;
+
+    plcf = ngx_http_get_module_loc_conf(r, ngx_cartbot_product_module);
+
+    switch (ngx_http_cartbot_user(r, &plcf->cartbot, &user)) {
+
+    case NGX_OK:
+        break;
+
+    case NGX_DECLINED:
+        return ngx_http_cartbot_status_error(r, NGX_HTTP_UNAUTHORIZED);
+
+    default:
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    if (ngx_http_cartbot_product_arg(r, "session_id", &arg) != NGX_OK
+        || ngx_http_cartbot_record_key(r, "user_session", (char *) arg.data,
+                                       arg.len, &session)
+           != NGX_OK)
+    {
+        return ngx_http_cartbot_send_error(r, 422, "invalid_session_id",
+                                           "session_id must be a session "
+                                           "id");
+    }
+
+    limit = 5;
+
+    if (ngx_http_cartbot_product_arg(r, "limit", &arg) == NGX_OK) {
+        limit = ngx_atoi(arg.data, arg.len);
+
+        if (limit < 1 || limit > 20) {
+            return ngx_http_cartbot_send_error(r, 422, "invalid_limit",
+                                               "limit must be 1 to 20");
+        }
+    }
+
+    ctx->limit = limit;
+
+    mem = ngx_http_cartbot_mem(r->pool);
+    if (mem == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    cartbot_surreal_query_init(&sq, mem,
+                               ngx_http_cartbot_product_recommend_sql);
+    cartbot_surreal_bind(&sq, "sid", (char *) session.data, session.len);
+    cartbot_surreal_bind(&sq, "user", (char *) user.data, user.len);
 
     return ngx_http_cartbot_product_start(r, ctx, &sq);
 }
@@ -582,7 +707,8 @@ ngx_http_cartbot_product_resume(ngx_http_request_t *r,
     q = pctx->query;
 
     if (q->error || q->result.outcome != CARTBOT_SURREAL_OK) {
-        ngx_http_finalize_request(r, ngx_http_cartbot_db_send_error(r, q));
+        ngx_http_finalize_request(r, ngx_http_cartbot_db_send_thrown(r, q,
+                                            ngx_http_cartbot_product_errors));
         return;
     }
 
@@ -601,6 +727,10 @@ ngx_http_cartbot_product_resume(ngx_http_request_t *r,
 
     case NGX_HTTP_CARTBOT_PRODUCT_SEARCH:
         rc = ngx_http_cartbot_product_answer_search(r, pctx, value);
+        break;
+
+    case NGX_HTTP_CARTBOT_PRODUCT_RECOMMEND:
+        rc = ngx_http_cartbot_product_answer_recommend(r, pctx, value);
         break;
 
     default:
@@ -842,6 +972,180 @@ ngx_http_cartbot_product_answer_search(ngx_http_request_t *r,
 }
 
 
+/*
+ * The cross-sell and neighbour lists, fused (reciprocal rank), each
+ * recommendation with its reason:
+ * {"based_on":[{"product_id","name"}],"recommendations":[{"product":{..},
+ *  "score":..,"why":"goes with your Blue Cotton T-Shirt"}]}
+ */
+
+static ngx_int_t
+ngx_http_cartbot_product_answer_recommend(ngx_http_request_t *r,
+    ngx_http_cartbot_product_ctx_t *ctx, yajl_val value)
+{
+    size_t                i, j, k, nhits, shown;
+    yajl_val              basis, lists[3], item, product, b0;
+    const char           *id, *name, *cat, *because;
+    cartbot_buf_t         b;
+    cartbot_mem_t        *mem;
+    cartbot_rank_hit_t   *hits;
+    cartbot_rank_item_t  *items[3];
+    cartbot_rank_list_t   rl[3];
+
+    mem = ngx_http_cartbot_mem(r->pool);
+    if (mem == NULL) {
+        return NGX_ERROR;
+    }
+
+    basis = cartbot_json_get(value, "basis");
+    lists[0] = cartbot_json_get(value, "cross");
+    lists[1] = cartbot_json_get(value, "near");
+    lists[2] = cartbot_json_get(value, "top");
+
+    for (i = 0; i < 3; i++) {
+        rl[i].name = i == 0 ? "cross_sell" : i == 1 ? "similar" : "top_rated";
+        rl[i].weight = 1.0;
+        rl[i].n = 0;
+
+        items[i] = ngx_palloc(r->pool, (cartbot_json_array_len(lists[i]) + 1)
+                                       * sizeof(cartbot_rank_item_t));
+        if (items[i] == NULL) {
+            return NGX_ERROR;
+        }
+
+        for (j = 0; j < cartbot_json_array_len(lists[i]); j++) {
+            item = cartbot_json_array_at(lists[i], j);
+            id = cartbot_json_get_string(item, "id");
+
+            if (id == NULL) {
+                continue;
+            }
+
+            items[i][rl[i].n].id.data = id;
+            items[i][rl[i].n].id.len = ngx_strlen(id);
+            items[i][rl[i].n].score = (double) (j + 1);
+            rl[i].n++;
+        }
+
+        rl[i].items = items[i];
+    }
+
+    if (cartbot_rank_fuse(mem, rl, 3, CARTBOT_RANK_K, &hits, &nhits) != 0) {
+        return NGX_ERROR;
+    }
+
+    nhits = ngx_min(nhits, ctx->limit);
+
+    cartbot_buf_init(&b, mem, 1024 + nhits * 1024);
+    cartbot_buf_add_str(&b, "{\"based_on\":[");
+
+    for (i = 0; i < cartbot_json_array_len(basis); i++) {
+        item = cartbot_json_array_at(basis, i);
+
+        cartbot_buf_add_str(&b, i ? ",{\"product_id\":" : "{\"product_id\":");
+        cartbot_json_add_value(&b, cartbot_json_get(item, "id"));
+        cartbot_buf_add_str(&b, ",\"name\":");
+        cartbot_json_add_value(&b, cartbot_json_get(item, "name"));
+        cartbot_buf_add_char(&b, '}');
+    }
+
+    cartbot_buf_add_str(&b, "],\"recommendations\":[");
+
+    for (i = 0, shown = 0; i < nhits; i++) {
+
+        /* the first list that has it gives the product and the reason */
+
+        product = NULL;
+        because = NULL;
+
+        for (j = 0; j < 3 && product == NULL; j++) {
+            if (!(hits[i].lists & (1u << j))) {
+                continue;
+            }
+
+            for (k = 0; k < cartbot_json_array_len(lists[j]); k++) {
+                item = cartbot_json_array_at(lists[j], k);
+                id = cartbot_json_get_string(item, "id");
+
+                if (id && ngx_strlen(id) == hits[i].id.len
+                    && ngx_strncmp(id, hits[i].id.data, hits[i].id.len) == 0)
+                {
+                    product = item;
+                    break;
+                }
+            }
+        }
+
+        if (product == NULL) {
+            continue;
+        }
+
+        cartbot_buf_add_str(&b, shown++ ? ",{\"product\":{"
+                                        : "{\"product\":{");
+
+        for (k = 0; YAJL_IS_OBJECT(product) && k < product->u.object.len;
+             k++)
+        {
+            const char  *key = product->u.object.keys[k];
+
+            if (ngx_strcmp(key, "similarity") == 0
+                || ngx_strcmp(key, "because") == 0)
+            {
+                continue;
+            }
+
+            if (b.data[b.len - 1] != '{') {
+                cartbot_buf_add_char(&b, ',');
+            }
+
+            cartbot_json_add_string(&b, key, ngx_strlen(key));
+            cartbot_buf_add_char(&b, ':');
+            cartbot_json_add_value(&b, product->u.object.values[k]);
+        }
+
+        cartbot_buf_printf(&b, "},\"score\":%.6f,\"why\":", hits[i].score);
+
+        if (hits[i].lists & 1) {
+            /* the cart product of the same category */
+
+            cat = cartbot_json_get_string(product, "category");
+            name = NULL;
+
+            for (k = 0; k < cartbot_json_array_len(basis); k++) {
+                b0 = cartbot_json_array_at(basis, k);
+
+                if (cat && cartbot_json_get_string(b0, "category")
+                    && ngx_strcmp(cat, cartbot_json_get_string(b0,
+                                                           "category")) == 0)
+                {
+                    name = cartbot_json_get_string(b0, "name");
+                    break;
+                }
+            }
+
+            cartbot_buf_add_str(&b, "\"goes with your ");
+            cartbot_buf_add_str(&b, name ? name : "cart");
+            cartbot_buf_add_char(&b, '"');
+
+        } else if (hits[i].lists & 2) {
+            because = cartbot_json_get_string(product, "because");
+            cartbot_buf_add_str(&b, "\"similar to your ");
+            cartbot_buf_add_str(&b, because ? because : "cart");
+            cartbot_buf_add_char(&b, '"');
+
+        } else {
+            cartbot_buf_add_str(&b, "\"one of our best rated\"");
+        }
+
+        cartbot_buf_add_char(&b, '}');
+    }
+
+    cartbot_buf_add_str(&b, "]}");
+
+    return ngx_http_cartbot_send_buf(r, NGX_HTTP_OK, &b);
+}
+
+
 static ngx_int_t
 ngx_http_cartbot_product_arg(ngx_http_request_t *r, const char *name,
     ngx_str_t *value)
@@ -924,8 +1228,11 @@ ngx_http_cartbot_product(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     } else if (ngx_strcmp(value[1].data, "by_category") == 0) {
         plcf->op = NGX_HTTP_CARTBOT_PRODUCT_BY_CATEGORY;
 
+    } else if (ngx_strcmp(value[1].data, "recommend") == 0) {
+        plcf->op = NGX_HTTP_CARTBOT_PRODUCT_RECOMMEND;
+
     } else {
-        return "must be get, search or by_category";
+        return "must be get, search, by_category or recommend";
     }
 
     if (cf->args->nelts == 3) {

@@ -39,6 +39,8 @@ $t->write_conf(<<'CONF');
         location = /t/fulltext        { cartbot_product search mode=fulltext; }
         location = /t/vector          { cartbot_product search mode=vector; }
         location = /t/by-category     { cartbot_product by_category; }
+        location = /recommend         { cartbot_product_user $http_x_user;
+                                        cartbot_product recommend; }
     }
 CONF
 
@@ -146,6 +148,49 @@ for my $bad ([{ query => '' }, 'invalid_query'],
 is($t->post('/products/search', body => '{')->{status}, 400,
     'malformed JSON: 400');
 is($t->get('/products/search')->{status}, 405, 'GET search: 405');
+
+# --- recommendations --------------------------------------------------------
+
+my $sid = $t->sql(q{
+    LET $s = CREATE ONLY user_session SET user_id = 'alice';
+    CREATE cart SET session_id = $s.id, product_id = product:tee_blue_cotton,
+        quantity = 1;
+    RETURN <string> $s.id;
+});
+
+note("session: $sid");
+$r = $t->get("/recommend?session_id=$sid&limit=10",
+    headers => { 'X-User' => 'alice' });
+is($r->{status}, 200, "recommendations") or diag($r->{content});
+is_deeply([ map { $_->{product_id} } @{ $r->{json}{based_on} } ],
+    ['product:tee_blue_cotton'], 'based on the cart');
+my @recs = @{ $r->{json}{recommendations} };
+is(scalar @recs, 10, "ten of them");
+ok(!grep({ $_->{product}{id} eq 'product:tee_blue_cotton' } @recs),
+    'never what is in the cart');
+ok(!grep({ $_->{product}{stock_quantity} == 0 } @recs),
+    'never out of stock');
+ok(grep({ ($_->{why} // '') eq 'goes with your Blue Cotton T-Shirt' }
+    @recs), 'cross-sell says why');
+ok(grep({ ($_->{why} // '') eq 'similar to your Blue Cotton T-Shirt' }
+    @recs), 'neighbours say why');
+ok(grep({ $_->{product}{category} eq 'apparel'
+    && $_->{product}{sub_category} ne 't-shirts' } @recs),
+    'same category, other sub-categories');
+
+my $empty = $t->sql(q{RETURN <string> (CREATE ONLY user_session
+    SET user_id = 'alice').id});
+$r = $t->get("/recommend?session_id=$empty", headers => { 'X-User' => 'alice' });
+is($r->{json}{recommendations}[0]{why}, 'one of our best rated',
+    'an empty cart: the best rated');
+cmp_ok($r->{json}{recommendations}[0]{product}{rating}, '>=',
+    $r->{json}{recommendations}[-1]{product}{rating}, 'best first');
+
+is($t->get("/recommend?session_id=$sid", headers => { 'X-User' => 'bob' })
+    ->{status}, 404, "another shopper's session: 404");
+is($t->get("/recommend?session_id=$sid")->{status}, 401, 'no caller: 401');
+is($t->get("/recommend?session_id=x%20y", headers => { 'X-User' => 'alice' })
+    ->{status}, 422, 'a bad session id: 422');
 
 # --- search quality on the sample catalog -----------------------------------
 #
