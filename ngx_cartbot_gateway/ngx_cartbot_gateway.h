@@ -58,6 +58,9 @@ typedef struct {
     ngx_uint_t                     health;
     ngx_msec_t                     health_cache;
 
+    /* cartbot_stats: count this location's requests in the metrics */
+    ngx_flag_t                     stats;
+
     /* cartbot_request_id: accept X-Request-Id, answer with it */
     ngx_flag_t                     request_id;
 

@@ -11,7 +11,7 @@
  *
  * Requests are counted in the log phase by location (its configured name,
  * so labels are bounded by the configuration) and status class, with a
- * duration histogram; the database and Groq calls by outcome with theirs;
+ * duration histogram (cartbot_stats off leaves a location out); the database and Groq calls by outcome with theirs;
  * JWT refusals by reason; rate-limit decisions by zone and result; the
  * breakers' states and trips; LLM tokens by kind.
  */
@@ -75,9 +75,16 @@ ngx_http_cartbot_metrics_log(ngx_http_request_t *r)
     ngx_time_t                            *tp;
     ngx_msec_int_t                         ms;
     ngx_http_core_loc_conf_t              *clcf;
+    ngx_http_cartbot_gateway_loc_conf_t   *glcf;
     ngx_http_cartbot_gateway_main_conf_t  *gmcf;
 
     if (r != r->main) {
+        return NGX_OK;
+    }
+
+    glcf = ngx_http_get_module_loc_conf(r, ngx_cartbot_gateway_module);
+
+    if (!glcf->stats) {
         return NGX_OK;
     }
 

@@ -131,6 +131,13 @@ static ngx_command_t  ngx_http_cartbot_gateway_commands[] = {
       0,
       NULL },
 
+    { ngx_string("cartbot_stats"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_FLAG,
+      ngx_conf_set_flag_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_cartbot_gateway_loc_conf_t, stats),
+      NULL },
+
     { ngx_string("cartbot_request_id"),
       NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_FLAG,
       ngx_conf_set_flag_slot,
@@ -679,6 +686,7 @@ ngx_http_cartbot_gateway_create_loc_conf(ngx_conf_t *cf)
     conf->jwt = NGX_CONF_UNSET_UINT;
     conf->health_cache = NGX_CONF_UNSET_MSEC;
     conf->request_id = NGX_CONF_UNSET;
+    conf->stats = NGX_CONF_UNSET;
     conf->limit_dry_run = NGX_CONF_UNSET;
     conf->limit_status = NGX_CONF_UNSET_UINT;
     conf->limit_headers = NGX_CONF_UNSET_UINT;
@@ -700,6 +708,7 @@ ngx_http_cartbot_gateway_merge_loc_conf(ngx_conf_t *cf, void *parent,
     ngx_http_cartbot_jwt_merge(prev, conf);
     ngx_http_cartbot_limit_merge(prev, conf);
     ngx_conf_merge_value(conf->request_id, prev->request_id, 0);
+    ngx_conf_merge_value(conf->stats, prev->stats, 1);
     ngx_conf_merge_msec_value(conf->health_cache, prev->health_cache, 1000);
 
     if (conf->signing == NULL) {
