@@ -20,11 +20,33 @@
 #define NGX_HTTP_CARTBOT_AUTH_GUEST     3
 
 
+/*
+ * A token verified by this worker for a location's configuration: the
+ * same bearer token comes back with every request of a shopper for as
+ * long as it lives, and need not be verified again until it expires.
+ */
+
+#define NGX_HTTP_CARTBOT_JWT_CACHE  256
+
+typedef struct {
+    u_char                        *token;
+    size_t                         len;
+    void                          *conf;       /* the location's settings */
+    time_t                         exp;        /* 0: no exp claim */
+    cartbot_jwt_result_t           result;     /* owns header and claims */
+    ngx_uint_t                     refs;       /* requests using it */
+    unsigned                       dead:1;     /* evicted, freed at 0 refs */
+} ngx_http_cartbot_jwt_cached_t;
+
+
 typedef struct {
     ngx_int_t                      error_code_index;
     ngx_int_t                      error_message_index;
     ngx_int_t                      request_id_index;
     ngx_shm_zone_t                *stats;
+
+    /* per worker: process memory, filled after the fork */
+    ngx_http_cartbot_jwt_cached_t *jwt_cache[NGX_HTTP_CARTBOT_JWT_CACHE];
 } ngx_http_cartbot_gateway_main_conf_t;
 
 
@@ -102,6 +124,7 @@ void ngx_http_cartbot_gateway_error(ngx_http_request_t *r, const char *code,
     const char *message);
 
 /* ngx_cartbot_gateway_jwt.c */
+void ngx_http_cartbot_jwt_cache_cleanup(void *data);
 ngx_int_t ngx_http_cartbot_jwt_init(ngx_conf_t *cf);
 ngx_int_t ngx_http_cartbot_jwt_add_variables(ngx_conf_t *cf);
 char *ngx_http_cartbot_jwt(ngx_conf_t *cf, ngx_command_t *cmd, void *conf);

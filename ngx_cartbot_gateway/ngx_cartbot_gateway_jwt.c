@@ -55,6 +55,14 @@ static ngx_int_t ngx_http_cartbot_error_variable(ngx_http_request_t *r,
     ngx_http_variable_value_t *v, uintptr_t data);
 static void ngx_http_cartbot_jwt_keyset_cleanup(void *data);
 static void ngx_http_cartbot_jwt_result_cleanup(void *data);
+static ngx_http_cartbot_jwt_cached_t **ngx_http_cartbot_jwt_slot(
+    ngx_http_request_t *r, void *conf, ngx_str_t *token, ngx_uint_t *hit);
+static void ngx_http_cartbot_jwt_keep(ngx_http_request_t *r,
+    ngx_http_cartbot_jwt_cached_t **slot, ngx_http_cartbot_gateway_ctx_t *ctx,
+    void *conf, ngx_str_t *token, time_t leeway, ngx_pool_cleanup_t *cln);
+static void ngx_http_cartbot_jwt_release(void *data);
+static void ngx_http_cartbot_jwt_free_cached(
+    ngx_http_cartbot_jwt_cached_t *e);
 
 
 static ngx_http_variable_t  ngx_http_cartbot_jwt_vars[] = {
@@ -83,6 +91,7 @@ static ngx_http_variable_t  ngx_http_cartbot_jwt_vars[] = {
 ngx_int_t
 ngx_http_cartbot_jwt_init(ngx_conf_t *cf)
 {
+    ngx_pool_cleanup_t                    *cln;
     ngx_http_handler_pt                   *h;
     ngx_http_core_main_conf_t             *cmcf;
     ngx_http_cartbot_gateway_main_conf_t  *gmcf;
@@ -90,6 +99,14 @@ ngx_http_cartbot_jwt_init(ngx_conf_t *cf)
     static ngx_str_t  message = ngx_string("cartbot_error_message");
 
     gmcf = ngx_http_conf_get_module_main_conf(cf, ngx_cartbot_gateway_module);
+
+    cln = ngx_pool_cleanup_add(cf->pool, 0);
+    if (cln == NULL) {
+        return NGX_ERROR;
+    }
+
+    cln->handler = ngx_http_cartbot_jwt_cache_cleanup;
+    cln->data = gmcf;
 
     gmcf->error_code_index = ngx_http_get_variable_index(cf, &code);
     gmcf->error_message_index = ngx_http_get_variable_index(cf, &message);
@@ -223,6 +240,8 @@ ngx_http_cartbot_jwt_verify(ngx_http_request_t *r,
     cartbot_mem_t                        *mem;
     ngx_pool_cleanup_t                   *cln;
     cartbot_jwt_opts_t                    opts;
+    ngx_uint_t                            hit;
+    ngx_http_cartbot_jwt_cached_t        *e, **slot;
     ngx_http_cartbot_gateway_loc_conf_t  *glcf;
 
     if (ctx->jwt_state) {
@@ -249,13 +268,28 @@ ngx_http_cartbot_jwt_verify(ngx_http_request_t *r,
         return NGX_OK;
     }
 
-    mem = ngx_http_cartbot_mem(r->pool);
-    if (mem == NULL) {
+    cln = ngx_pool_cleanup_add(r->pool, 0);
+    if (cln == NULL) {
         return NGX_ERROR;
     }
 
-    cln = ngx_pool_cleanup_add(r->pool, 0);
-    if (cln == NULL) {
+    /* verified before by this worker, for this location, and not expired */
+
+    slot = ngx_http_cartbot_jwt_slot(r, glcf, &token, &hit);
+    e = *slot;
+
+    if (hit && (e->exp == 0 || ngx_time() <= e->exp + glcf->leeway)) {
+        ctx->jwt = e->result;
+        e->refs++;
+
+        cln->handler = ngx_http_cartbot_jwt_release;
+        cln->data = e;
+
+        return NGX_OK;
+    }
+
+    mem = ngx_http_cartbot_mem(r->pool);
+    if (mem == NULL) {
         return NGX_ERROR;
     }
 
@@ -282,10 +316,140 @@ ngx_http_cartbot_jwt_verify(ngx_http_request_t *r,
     cln->handler = ngx_http_cartbot_jwt_result_cleanup;
     cln->data = &ctx->jwt;
 
+    if (ctx->jwt.reason == CARTBOT_JWT_OK) {
+        ngx_http_cartbot_jwt_keep(r, slot, ctx, glcf, &token, glcf->leeway,
+                                  cln);
+    }
+
     ngx_log_debug1(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
                    "cartbot jwt: %s", cartbot_jwt_reason_name(ctx->jwt.reason));
 
     return NGX_OK;
+}
+
+
+/* the cache slot of a token (direct mapped); *hit if it holds the token */
+
+static ngx_http_cartbot_jwt_cached_t **
+ngx_http_cartbot_jwt_slot(ngx_http_request_t *r, void *conf,
+    ngx_str_t *token, ngx_uint_t *hit)
+{
+    uint32_t                               hash;
+    ngx_http_cartbot_jwt_cached_t        **slot, *e;
+    ngx_http_cartbot_gateway_main_conf_t  *gmcf;
+
+    gmcf = ngx_http_get_module_main_conf(r, ngx_cartbot_gateway_module);
+
+    hash = ngx_crc32_short(token->data, token->len)
+           ^ (uint32_t) (uintptr_t) conf;
+    slot = &gmcf->jwt_cache[hash % NGX_HTTP_CARTBOT_JWT_CACHE];
+    e = *slot;
+
+    *hit = (e && e->conf == conf && e->len == token->len
+            && ngx_memcmp(e->token, token->data, token->len) == 0);
+
+    return slot;
+}
+
+
+/* frees the cache when the cycle's pool goes */
+
+void
+ngx_http_cartbot_jwt_cache_cleanup(void *data)
+{
+    ngx_http_cartbot_gateway_main_conf_t *gmcf = data;
+
+    ngx_uint_t  i;
+
+    for (i = 0; i < NGX_HTTP_CARTBOT_JWT_CACHE; i++) {
+        if (gmcf->jwt_cache[i] && gmcf->jwt_cache[i]->refs == 0) {
+            ngx_http_cartbot_jwt_free_cached(gmcf->jwt_cache[i]);
+        }
+
+        gmcf->jwt_cache[i] = NULL;
+    }
+}
+
+
+/*
+ * Keeps a verified token in its slot: the entry takes over the request's
+ * header and claims trees (the request then releases instead of freeing).
+ * An entry still used by a request is only marked dead.
+ */
+
+static void
+ngx_http_cartbot_jwt_keep(ngx_http_request_t *r,
+    ngx_http_cartbot_jwt_cached_t **slot, ngx_http_cartbot_gateway_ctx_t *ctx,
+    void *conf, ngx_str_t *token, time_t leeway, ngx_pool_cleanup_t *cln)
+{
+    long long                       exp;
+    ngx_http_cartbot_jwt_cached_t  *e, *old;
+
+    (void) leeway;
+
+    e = ngx_calloc(sizeof(ngx_http_cartbot_jwt_cached_t)
+                   + token->len + ctx->jwt.payload.len + 1,
+                   r->connection->log);
+    if (e == NULL) {
+        return;
+    }
+
+    e->token = (u_char *) (e + 1);
+    e->len = token->len;
+    ngx_memcpy(e->token, token->data, token->len);
+
+    e->result = ctx->jwt;
+
+    /* payload and kid were allocated from the request pool */
+
+    e->result.payload.data = (char *) e->token + token->len;
+    ngx_memcpy((u_char *) e->result.payload.data, ctx->jwt.payload.data,
+               ctx->jwt.payload.len);
+    ((u_char *) e->result.payload.data)[ctx->jwt.payload.len] = '\0';
+    e->result.kid.data = NULL;
+    e->result.kid.len = 0;
+
+    e->conf = conf;
+    e->exp = (cartbot_json_get_int(ctx->jwt.claims, "exp", &exp) == 0)
+             ? (time_t) exp : 0;
+    e->refs = 1;
+
+    old = *slot;
+
+    if (old) {
+        if (old->refs) {
+            old->dead = 1;
+
+        } else {
+            ngx_http_cartbot_jwt_free_cached(old);
+        }
+    }
+
+    *slot = e;
+
+    ctx->jwt.payload = e->result.payload;
+
+    cln->handler = ngx_http_cartbot_jwt_release;
+    cln->data = e;
+}
+
+
+static void
+ngx_http_cartbot_jwt_release(void *data)
+{
+    ngx_http_cartbot_jwt_cached_t *e = data;
+
+    if (--e->refs == 0 && e->dead) {
+        ngx_http_cartbot_jwt_free_cached(e);
+    }
+}
+
+
+static void
+ngx_http_cartbot_jwt_free_cached(ngx_http_cartbot_jwt_cached_t *e)
+{
+    cartbot_jwt_result_free(&e->result);
+    ngx_free(e);
 }
 
 

@@ -84,6 +84,13 @@ $t->write_conf(<<"CONF");
 
         $locations
 
+        location = /t/short-leeway {
+            cartbot_jwt shop;
+            cartbot_jwt_key_file keys/HS256.secret alg=HS256;
+            cartbot_jwt_leeway 0;
+            $ok
+        }
+
         location = /t/jwks {
             cartbot_jwt shop;
             cartbot_jwt_key_file keys/set.jwks;
@@ -149,6 +156,21 @@ for my $alg ((sort keys %secret), Cartbot::JWT::asymmetric()) {
     is($r->{status}, 401, "$alg: tampered payload refused");
 }
 
+# --- a worker remembers a verified token, until it expires --------------------
+
+{
+    my $soon = Cartbot::JWT::sign('HS256', $secret{HS256},
+        { %claims, exp => time + 2 });
+    is(get_with('/t/short-leeway', $soon)->{status}, 200, 'a token: 200');
+    is(get_with('/t/short-leeway', $soon)->{status}, 200,
+        'again (remembered): 200');
+    is(get_with('/t/short-leeway', Cartbot::JWT::tamper_signature($soon))
+        ->{status}, 401, 'a tampered copy is still refused');
+    sleep 3;
+    is(get_with('/t/short-leeway', $soon)->{status}, 401,
+        'once expired, the remembered token is refused');
+}
+
 # --- a JWKS: the key by kid ------------------------------------------------
 
 for my $kid (qw/ a b /) {
@@ -193,7 +215,7 @@ refused('expired beyond leeway', Cartbot::JWT::sign('HS256', $hs,
     { %claims, exp => $now - 60 }));
 
 my $r = get_with('/t/HS256', Cartbot::JWT::sign('HS256', $hs,
-    { %claims, exp => $now - 10 }));
+    { %claims, exp => time - 10 }));
 is($r->{status}, 200, 'expired within the 30 s leeway: passes');
 
 refused('not yet valid', Cartbot::JWT::sign('HS256', $hs,
