@@ -46,15 +46,12 @@ use Cartbot::Test;
 # /ours runs $JWT and $GATEWAY; $GATEWAY_HTTP goes into the http block
 # (for zones; anything else there would apply to /plain too).
 #
-# TODO: rate limiting and metrics are being added to ngx_cartbot_gateway.
-# When they land, uncomment and complete the cartbot_limit ... and
-# cartbot_metrics ... lines below (their syntax is not final).  The limit
-# must be high enough that no request of a run is refused: a 429 costs
-# less than a 200 and would flatter the ratio, so a run with any non-2xx
-# answer fails the benchmark.  Any uncommented line starting with
-# cartbot_limit or cartbot_metrics turns "on" in the report and adds a
-# fourth location, /jwt ($JWT alone), so that njs is still compared with
-# the JWT check alone.
+# The rate limit must be high enough that no request of a run is refused:
+# a 429 costs less than a 200 and would flatter the ratio, so a run with
+# any non-2xx answer fails the benchmark.  With a limit or metrics on, a
+# fourth location, /jwt ($JWT alone), compares njs with the JWT check
+# alone.  wrk sends one token: each worker's cache of verified tokens
+# answers every request after the first (see bench/README).
 
 my $JWT = <<'CONF';
             cartbot_jwt           bench;
