@@ -52,6 +52,9 @@ use Cartbot::Test;
 # fourth location, /jwt ($JWT alone), compares njs with the JWT check
 # alone.  wrk sends one token: each worker's cache of verified tokens
 # answers every request after the first (see bench/README).
+# CARTBOT_BENCH_TOKENS=4096 makes wrk cycle through that many tokens of
+# distinct subjects instead, far more than the cache's 256 slots, so that
+# ours verifies (and the limit meets a new key) on every request.
 
 my $JWT = <<'CONF';
             cartbot_jwt           bench;
@@ -186,6 +189,29 @@ my %claims = (sub => 'shopper:bench', role => 'shopper', iss => 'cartbot',
     aud => 'shop', iat => $now, exp => $now + 86400);
 my $token = Cartbot::JWT::sign('HS256', $secret, \%claims);
 
+my $ntokens = $ENV{CARTBOT_BENCH_TOKENS} // 1;
+die "CARTBOT_BENCH_TOKENS must be a positive number\n"
+    unless $ntokens =~ /^\d+$/ && $ntokens >= 1;
+my $script = '';
+if ($ntokens > 1) {
+    my @lines;
+    for my $i (1 .. $ntokens) {
+        push @lines, '"' . Cartbot::JWT::sign('HS256', $secret,
+            { %claims, sub => "shopper:bench-$i" }) . '"';
+    }
+    my $lua = $t->dir . '/tokens.lua';
+    open my $fh, '>', $lua or die "$lua: $!";
+    print $fh "local tokens = {\n", join(",\n", @lines), "\n}\n",
+        "local i = 0\n",
+        "request = function()\n",
+        "    i = i % #tokens + 1\n",
+        "    return wrk.format(nil, nil,\n",
+        "        { [\"Authorization\"] = \"Bearer \" .. tokens[i] })\n",
+        "end\n";
+    close $fh;
+    $script = " -s $lua";
+}
+
 # --- the machine -------------------------------------------------------------
 
 chomp(my $cpu = `grep -m1 'model name' /proc/cpuinfo | cut -d: -f2`);
@@ -205,6 +231,9 @@ printf "nginx 1 worker%s; wrk %s%s, %d s per run, %d runs per side,"
     $wrk_opts, $taskset ? ' on the other cpus' : '', $seconds, $runs;
 printf "ours: cartbot_jwt HS256, rate limit %s, metrics %s\n",
     $on{limit} ? 'on' : 'off (TODO)', $on{metrics} ? 'on' : 'off (TODO)';
+printf "tokens: %s\n", $ntokens > 1
+    ? "$ntokens distinct, cycled (a verification on every request)"
+    : 'one (after the first request, hits in the cache of verified tokens)';
 
 # --- sanity: both checks really check ----------------------------------------
 
@@ -273,7 +302,8 @@ sub wrk {
     my ($side, $secs) = @_;
     my $url = 'http://127.0.0.1:' . $t->port . "/$side";
     my $cmd = "${taskset}wrk $wrk_opts -d${secs}s --latency"
-        . " -H 'Authorization: Bearer $token' $url";
+        . ($script ? $script : " -H 'Authorization: Bearer $token'")
+        . " $url";
     my $cpu0 = worker_cpu();
     my $out = qx{$cmd 2>&1};
     my $cpu = worker_cpu() - $cpu0;
