@@ -65,6 +65,35 @@ cartbot_base64_encode(cartbot_buf_t *b, const unsigned char *data, size_t len,
 }
 
 
+/* the value of one character, or -1: arithmetic, not a search */
+
+static int
+cartbot_base64_value(unsigned char c, int url)
+{
+    if (c >= 'A' && c <= 'Z') {
+        return c - 'A';
+    }
+
+    if (c >= 'a' && c <= 'z') {
+        return c - 'a' + 26;
+    }
+
+    if (c >= '0' && c <= '9') {
+        return c - '0' + 52;
+    }
+
+    if (c == (url ? '-' : '+')) {
+        return 62;
+    }
+
+    if (c == (url ? '_' : '/')) {
+        return 63;
+    }
+
+    return -1;
+}
+
+
 int
 cartbot_base64_decode(unsigned char *out, size_t *outlen, const char *in,
     size_t len, int url)
@@ -72,9 +101,6 @@ cartbot_base64_decode(unsigned char *out, size_t *outlen, const char *in,
     int           v;
     size_t        i, o, bits;
     uint32_t      acc;
-    const char   *alphabet, *p;
-
-    alphabet = url ? cartbot_base64_url : cartbot_base64_std;
 
     while (len && in[len - 1] == '=') {
         len--;
@@ -89,13 +115,12 @@ cartbot_base64_decode(unsigned char *out, size_t *outlen, const char *in,
     o = 0;
 
     for (i = 0; i < len; i++) {
-        p = (in[i] != '\0') ? strchr(alphabet, in[i]) : NULL;
+        v = cartbot_base64_value((unsigned char) in[i], url);
 
-        if (p == NULL) {
+        if (v < 0) {
             return -1;
         }
 
-        v = (int) (p - alphabet);
         acc = (acc << 6) | (uint32_t) v;
         bits += 6;
 

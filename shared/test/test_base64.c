@@ -49,6 +49,9 @@ test_base64url(cartbot_mem_t *mem)
     CARTBOT_CHECK(cartbot_base64_decode(out, &n, "-_8", 3, 1) == 0 && n == 2);
     CARTBOT_CHECK(cartbot_base64_decode(out, &n, "+/8", 3, 1) == -1);
     CARTBOT_CHECK(cartbot_base64_decode(out, &n, "-_9", 3, 1) == -1);
+    CARTBOT_CHECK(cartbot_base64_decode(out, &n, "-_8", 3, 0) == -1);
+    CARTBOT_CHECK(cartbot_base64_decode(out, &n, "ab\0c", 4, 1) == -1);
+    CARTBOT_CHECK(cartbot_base64_decode(out, &n, "ab.c", 4, 1) == -1);
     CARTBOT_CHECK(cartbot_base64_decode(out, &n, "A", 1, 1) == -1);
 }
 
