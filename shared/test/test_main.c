@@ -19,6 +19,7 @@ extern const cartbot_test_t  cartbot_pricing_tests[];
 extern const cartbot_test_t  cartbot_embed_tests[];
 extern const cartbot_test_t  cartbot_rank_tests[];
 extern const cartbot_test_t  cartbot_nlu_tests[];
+extern const cartbot_test_t  cartbot_chat_tests[];
 
 static const cartbot_test_t  *cartbot_test_groups[] = {
     cartbot_buf_tests,
@@ -31,6 +32,7 @@ static const cartbot_test_t  *cartbot_test_groups[] = {
     cartbot_embed_tests,
     cartbot_rank_tests,
     cartbot_nlu_tests,
+    cartbot_chat_tests,
     NULL
 };
 
