@@ -47,6 +47,7 @@
 
 #include "cartbot_ctl.h"
 #include "cartbot_embed.h"
+#include "cartbot_product.h"
 
 
 #define CARTBOT_CTL_MAX_CATALOG   (256 * 1024 * 1024)
@@ -55,46 +56,10 @@
 /* a statement stays below SurrealDB's 1 MiB /sql body limit */
 #define CARTBOT_CTL_MAX_SQL       (900 * 1024)
 
-/* prices and stock: sane upper bounds, far above any real catalog */
-#define CARTBOT_CTL_MAX_AMOUNT    1e9
-
-#define CARTBOT_CTL_HASH_HEX      (2 * 32)
 #define CARTBOT_CTL_BAR           30
 
 /* the account the import signs in as */
 #define CARTBOT_CTL_IMPORT_AS     "product"
-
-
-enum {
-    CARTBOT_CTL_NAME = 0,
-    CARTBOT_CTL_DESCRIPTION,
-    CARTBOT_CTL_SPECS,
-    CARTBOT_CTL_CATEGORY,
-    CARTBOT_CTL_SUB_CATEGORY,
-    CARTBOT_CTL_IMAGE_URL,
-    CARTBOT_CTL_NTEXT
-};
-
-
-/* the text fields, in canonical order, and their longest value */
-
-static const struct {
-    const char             *key;
-    size_t                  max;      /* characters */
-} cartbot_ctl_text[CARTBOT_CTL_NTEXT] = {
-    { "name", 200 },
-    { "description", 16384 },
-    { "specs", 16384 },
-    { "category", 200 },
-    { "sub_category", 200 },
-    { "image_url", 2048 }
-};
-
-
-static const char  *cartbot_ctl_keys[] = {
-    "id", "name", "description", "specs", "price", "category",
-    "sub_category", "score", "stock_quantity", "image_url", NULL
-};
 
 
 typedef enum {
@@ -105,17 +70,11 @@ typedef enum {
 
 
 typedef struct {
+    cartbot_product_t       product;     /* its record key and fields */
     size_t                  line;        /* of the row; 0: a stored one */
-    const char             *key;         /* the record key */
-    const char             *text[CARTBOT_CTL_NTEXT];   /* NULL: absent */
-    double                  price;
-    double                  score;
-    long long               stock;
-    unsigned                has_score:1;
     unsigned                other_model:1;   /* stored by another model */
-    unsigned                derived:1;       /* key made from the name */
     cartbot_ctl_state_e     state;
-    char                    hash[CARTBOT_CTL_HASH_HEX + 1];
+    char                    hash[CARTBOT_PRODUCT_HASH_HEX + 1];
 } cartbot_ctl_product_t;
 
 
@@ -188,20 +147,10 @@ static int cartbot_ctl_import_parse(cartbot_ctl_import_t *imp,
 static size_t cartbot_ctl_import_offsets(cartbot_ctl_import_t *imp,
     const char *p, size_t len, size_t **offsets);
 static size_t cartbot_ctl_import_syntax_line(const char *p, size_t len);
-static int cartbot_ctl_import_check(cartbot_ctl_import_t *imp, yajl_val v,
-    cartbot_ctl_product_t *p, cartbot_buf_t *why);
-static void cartbot_ctl_import_why(cartbot_buf_t *why, const char *fmt, ...)
-    __attribute__ ((format (printf, 2, 3)));
-static void cartbot_ctl_import_quoted(cartbot_buf_t *b, const char *s);
-static const char *cartbot_ctl_import_type(yajl_val v);
-static size_t cartbot_ctl_import_chars(const char *s);
-static const char *cartbot_ctl_import_slug(cartbot_ctl_import_t *imp,
-    const char *name);
 static void cartbot_ctl_import_dedupe(cartbot_ctl_import_t *imp);
 static int cartbot_ctl_import_ref_cmp(const void *a, const void *b);
 static int cartbot_ctl_import_hash(cartbot_ctl_import_t *imp,
     cartbot_ctl_product_t *p);
-static int cartbot_ctl_import_number(cartbot_buf_t *b, double d);
 static int cartbot_ctl_import_reject(cartbot_ctl_import_t *imp, size_t line,
     const char *key, const char *reason);
 static int cartbot_ctl_import_reject_locked(cartbot_ctl_import_t *s,
@@ -359,9 +308,10 @@ cartbot_ctl_import_parse(cartbot_ctl_import_t *imp, cartbot_buf_t *text,
     size_t                  i, n, line, pos, *offsets;
     yajl_val                v;
     const char             *p;
-    cartbot_buf_t           why;
-    cartbot_ctl_product_t  *row;
-    char                    jerr[256];
+    cartbot_buf_t             why;
+    cartbot_ctl_product_t    *row;
+    cartbot_product_error_t   err;
+    char                      jerr[256];
 
     p = text->data ? text->data : "";
     n = text->len;
@@ -425,8 +375,12 @@ cartbot_ctl_import_parse(cartbot_ctl_import_t *imp, cartbot_buf_t *text,
         row->line = offsets ? line : i + 1;
 
         cartbot_buf_init(&why, imp->mem, 0);
+        err.why = &why;
 
-        if (cartbot_ctl_import_check(imp, v->u.array.values[i], row, &why)
+        /* the table's rules, as the admin API checks them */
+
+        if (cartbot_product_check(imp->mem, v->u.array.values[i], 0,
+                                  &row->product, &err)
             == 0)
         {
             imp->nrows++;
@@ -599,364 +553,6 @@ cartbot_ctl_import_syntax_line(const char *p, size_t len)
 
 
 /*
- * Checks one row against the schema's rules (db/migrations 0002, 0009)
- * and fills p.  Every reason goes to why; returns -1 when there is one.
- */
-
-static int
-cartbot_ctl_import_check(cartbot_ctl_import_t *imp, yajl_val v,
-    cartbot_ctl_product_t *p, cartbot_buf_t *why)
-{
-    size_t        i, j, len;
-    yajl_val      f;
-    const char   *key, *id;
-    double        d;
-
-    if (!YAJL_IS_OBJECT(v)) {
-        cartbot_ctl_import_why(why, "a product must be a JSON object, "
-                               "not %s", cartbot_ctl_import_type(v));
-        return -1;
-    }
-
-    /* keys: known ones, each once */
-
-    for (i = 0; i < v->u.object.len; i++) {
-        key = v->u.object.keys[i];
-
-        for (j = 0; cartbot_ctl_keys[j]; j++) {
-            if (strcmp(key, cartbot_ctl_keys[j]) == 0) {
-                break;
-            }
-        }
-
-        if (cartbot_ctl_keys[j] == NULL) {
-            cartbot_ctl_import_why(why, "unknown key ");
-            cartbot_ctl_import_quoted(why, key);
-            continue;
-        }
-
-        for (j = 0; j < i; j++) {
-            if (strcmp(key, v->u.object.keys[j]) == 0) {
-                break;
-            }
-        }
-
-        if (j < i) {
-            cartbot_ctl_import_why(why, "key \"%s\" appears twice", key);
-        }
-    }
-
-    /* text fields: strings, or absent (null is absent) */
-
-    for (i = 0; i < CARTBOT_CTL_NTEXT; i++) {
-        key = cartbot_ctl_text[i].key;
-        f = cartbot_json_get(v, key);
-
-        if (f == NULL || YAJL_IS_NULL(f)) {
-            if (i == CARTBOT_CTL_NAME) {
-                cartbot_ctl_import_why(why, "name is required");
-            }
-
-            continue;
-        }
-
-        if (!YAJL_IS_STRING(f)) {
-            cartbot_ctl_import_why(why, "%s must be a string, not %s", key,
-                                   cartbot_ctl_import_type(f));
-            continue;
-        }
-
-        len = cartbot_ctl_import_chars(f->u.string);
-
-        if (len > cartbot_ctl_text[i].max) {
-            cartbot_ctl_import_why(why, "%s is longer than %zu characters "
-                                   "(%zu)", key, cartbot_ctl_text[i].max,
-                                   len);
-            continue;
-        }
-
-        if (i == CARTBOT_CTL_NAME
-            && f->u.string[strspn(f->u.string, " \t\r\n")] == '\0')
-        {
-            cartbot_ctl_import_why(why, "name is empty");
-            continue;
-        }
-
-        p->text[i] = f->u.string;
-    }
-
-    /* price: a number > 0 */
-
-    f = cartbot_json_get(v, "price");
-
-    if (f == NULL || YAJL_IS_NULL(f)) {
-        cartbot_ctl_import_why(why, "price is required");
-
-    } else if (!YAJL_IS_NUMBER(f)) {
-        cartbot_ctl_import_why(why, "price must be a number, not %s",
-                               cartbot_ctl_import_type(f));
-
-    } else {
-        d = f->u.number.d;
-
-        if (!YAJL_IS_DOUBLE(f) || !isfinite(d)
-            || d > CARTBOT_CTL_MAX_AMOUNT)
-        {
-            cartbot_ctl_import_why(why, "price must be at most 1000000000 "
-                                   "(got %s)", f->u.number.r);
-
-        } else if (!(d > 0)) {
-            cartbot_ctl_import_why(why, "price must be greater than 0 "
-                                   "(got %s)", f->u.number.r);
-
-        } else {
-            p->price = d;
-        }
-    }
-
-    /* score: absent, or a number from 0 to 5 */
-
-    f = cartbot_json_get(v, "score");
-
-    if (f && !YAJL_IS_NULL(f)) {
-        d = YAJL_IS_NUMBER(f) ? f->u.number.d : 0;
-
-        if (!YAJL_IS_NUMBER(f)) {
-            cartbot_ctl_import_why(why, "score must be a number, not %s",
-                                   cartbot_ctl_import_type(f));
-
-        } else if (!YAJL_IS_DOUBLE(f) || !(d >= 0 && d <= 5)) {
-            cartbot_ctl_import_why(why, "score must be from 0 to 5 (got %s)",
-                                   f->u.number.r);
-
-        } else {
-            p->score = d;
-            p->has_score = 1;
-        }
-    }
-
-    /* stock_quantity: absent (0), or a whole number >= 0 */
-
-    f = cartbot_json_get(v, "stock_quantity");
-
-    if (f && !YAJL_IS_NULL(f)) {
-        d = YAJL_IS_NUMBER(f) ? f->u.number.d : 0;
-
-        if (!YAJL_IS_NUMBER(f)) {
-            cartbot_ctl_import_why(why, "stock_quantity must be a whole "
-                                   "number, not %s",
-                                   cartbot_ctl_import_type(f));
-
-        } else if (!YAJL_IS_DOUBLE(f) || !isfinite(d)
-                   || d > CARTBOT_CTL_MAX_AMOUNT)
-        {
-            cartbot_ctl_import_why(why, "stock_quantity must be at most "
-                                   "1000000000 (got %s)", f->u.number.r);
-
-        } else if (d != (double) (long long) d) {
-            cartbot_ctl_import_why(why, "stock_quantity must be a whole "
-                                   "number (got %s)", f->u.number.r);
-
-        } else if (d < 0) {
-            cartbot_ctl_import_why(why, "stock_quantity must not be "
-                                   "negative (got %s)", f->u.number.r);
-
-        } else {
-            p->stock = (long long) d;
-        }
-    }
-
-    /* id: a record key, with or without "product:"; else from the name */
-
-    f = cartbot_json_get(v, "id");
-
-    if (f && !YAJL_IS_NULL(f)) {
-        if (!YAJL_IS_STRING(f)) {
-            cartbot_ctl_import_why(why, "id must be a string, not %s",
-                                   cartbot_ctl_import_type(f));
-
-        } else {
-            id = cartbot_surreal_record_key("product", f->u.string,
-                                            strlen(f->u.string), &len);
-
-            if (id == NULL) {
-                cartbot_ctl_import_why(why, "id ");
-                cartbot_ctl_import_quoted(why, f->u.string);
-                cartbot_buf_add_str(why, " must be 1 to 64 letters, digits "
-                                    "or '_'");
-
-            } else {
-                p->key = cartbot_strndup(imp->mem, id, len);
-            }
-        }
-
-    } else if (p->text[CARTBOT_CTL_NAME]) {
-        p->key = cartbot_ctl_import_slug(imp, p->text[CARTBOT_CTL_NAME]);
-        p->derived = 1;
-    }
-
-    if (why->len) {
-        return -1;
-    }
-
-    if (p->key == NULL) {
-        why->failed = 1;
-        return -1;
-    }
-
-    return 0;
-}
-
-
-static void
-cartbot_ctl_import_why(cartbot_buf_t *why, const char *fmt, ...)
-{
-    va_list  args;
-
-    if (why->len) {
-        cartbot_buf_add_str(why, "; ");
-    }
-
-    va_start(args, fmt);
-    cartbot_buf_vprintf(why, fmt, args);
-    va_end(args);
-}
-
-
-/* text from the file in a message: JSON-quoted, at most 64 bytes of it */
-
-static void
-cartbot_ctl_import_quoted(cartbot_buf_t *b, const char *s)
-{
-    size_t  len;
-
-    len = strlen(s);
-
-    if (len <= 64) {
-        cartbot_json_add_string(b, s, len);
-        return;
-    }
-
-    /* cut at a character boundary */
-
-    len = 64;
-
-    while (len && ((unsigned char) s[len] & 0xc0) == 0x80) {
-        len--;
-    }
-
-    cartbot_json_add_string(b, s, len);
-    cartbot_buf_add_str(b, "...");
-}
-
-
-static const char *
-cartbot_ctl_import_type(yajl_val v)
-{
-    if (YAJL_IS_STRING(v)) {
-        return "a string";
-    }
-
-    if (YAJL_IS_NUMBER(v)) {
-        return "a number";
-    }
-
-    if (YAJL_IS_OBJECT(v)) {
-        return "an object";
-    }
-
-    if (YAJL_IS_ARRAY(v)) {
-        return "an array";
-    }
-
-    if (YAJL_IS_TRUE(v) || YAJL_IS_FALSE(v)) {
-        return "a boolean";
-    }
-
-    return "null";
-}
-
-
-/* characters of valid UTF-8 (yajl checked it) */
-
-static size_t
-cartbot_ctl_import_chars(const char *s)
-{
-    size_t  n;
-
-    for (n = 0; *s; s++) {
-        n += (((unsigned char) *s & 0xc0) != 0x80);
-    }
-
-    return n;
-}
-
-
-/*
- * A record key from a name: lowercase ASCII letters and digits, each run
- * of anything else one '_' ("Blue Cotton T-Shirt" -> "blue_cotton_t_shirt").
- * A name with no such character gets "p_" and 16 hex digits of its hash.
- */
-
-static const char *
-cartbot_ctl_import_slug(cartbot_ctl_import_t *imp, const char *name)
-{
-    int            gap;
-    char           key[65], c;
-    size_t         n, i;
-    unsigned int   mdlen;
-    unsigned char  md[EVP_MAX_MD_SIZE];
-
-    static const char  hex[] = "0123456789abcdef";
-
-    n = 0;
-    gap = 0;
-
-    for ( /* void */ ; *name && n < 64; name++) {
-        c = *name;
-
-        if (c >= 'A' && c <= 'Z') {
-            c = (char) (c - 'A' + 'a');
-        }
-
-        if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9'))) {
-            gap = 1;
-            continue;
-        }
-
-        if (gap && n) {
-            if (n + 2 > 64) {
-                break;
-            }
-
-            key[n++] = '_';
-        }
-
-        gap = 0;
-        key[n++] = c;
-    }
-
-    if (n == 0) {
-        if (EVP_Digest(name, strlen(name), md, &mdlen, EVP_sha256(), NULL)
-            != 1)
-        {
-            return NULL;
-        }
-
-        key[n++] = 'p';
-        key[n++] = '_';
-
-        for (i = 0; i < 8; i++) {
-            key[n++] = hex[md[i] >> 4];
-            key[n++] = hex[md[i] & 0xf];
-        }
-    }
-
-    return cartbot_strndup(imp->mem, key, n);
-}
-
-
-/*
  * A key given twice: the first row (by line) keeps it, the later ones are
  * rejected.  Sorting references keeps this O(n log n) for big files.
  */
@@ -979,7 +575,7 @@ cartbot_ctl_import_dedupe(cartbot_ctl_import_t *imp)
     }
 
     for (i = 0; i < imp->nrows; i++) {
-        refs[i].key = imp->rows[i].key;
+        refs[i].key = imp->rows[i].product.key;
         refs[i].index = i;
     }
 
@@ -998,22 +594,22 @@ cartbot_ctl_import_dedupe(cartbot_ctl_import_t *imp)
 
         cartbot_buf_init(&why, imp->mem, 0);
         cartbot_buf_printf(&why, "duplicate id \"%s\"%s (already at line "
-                           "%zu)", p->key,
-                           p->derived ? ", made from the name: give an \"id\""
-                                      : "",
+                           "%zu)", p->product.key,
+                           p->product.derived
+                           ? ", made from the name: give an \"id\"" : "",
                            imp->rows[refs[first].index].line);
 
         if (cartbot_buf_cstr(&why) != NULL) {
             cartbot_ctl_import_reject(imp, p->line, NULL, why.data);
         }
 
-        p->key = NULL;
+        p->product.key = NULL;
     }
 
     /* the remaining rows, still in file order */
 
     for (i = 0, j = 0; i < imp->nrows; i++) {
-        if (imp->rows[i].key) {
+        if (imp->rows[i].product.key) {
             imp->rows[j++] = imp->rows[i];
         }
     }
@@ -1038,100 +634,12 @@ cartbot_ctl_import_ref_cmp(const void *a, const void *b)
 }
 
 
-/*
- * content_hash: SHA-256 of the row as canonical JSON (fields in table
- * order, absent ones left out, stock_quantity always there, numbers as
- * written into the query) followed by a line end and the model's name.
- */
+/* content_hash: of the row's fields and the model (cartbot_product.h) */
 
 static int
 cartbot_ctl_import_hash(cartbot_ctl_import_t *imp, cartbot_ctl_product_t *p)
 {
-    int              rc;
-    size_t           i;
-    unsigned int     mdlen;
-    cartbot_buf_t    c;
-    cartbot_arena_t  arena;
-    unsigned char    md[EVP_MAX_MD_SIZE];
-
-    static const char  hex[] = "0123456789abcdef";
-
-    /* an arena of its own: the text is needed only here */
-
-    cartbot_arena_init(&arena);
-    cartbot_buf_init(&c, &arena.mem, 1024);
-    cartbot_buf_add_char(&c, '{');
-
-    for (i = 0; i < CARTBOT_CTL_NTEXT; i++) {
-        if (p->text[i] == NULL) {
-            continue;
-        }
-
-        cartbot_buf_printf(&c, "%s\"%s\":", c.len > 1 ? "," : "",
-                           cartbot_ctl_text[i].key);
-        cartbot_json_add_string(&c, p->text[i], strlen(p->text[i]));
-    }
-
-    cartbot_buf_add_str(&c, ",\"price\":");
-    cartbot_ctl_import_number(&c, p->price);
-
-    if (p->has_score) {
-        cartbot_buf_add_str(&c, ",\"score\":");
-        cartbot_ctl_import_number(&c, p->score);
-    }
-
-    cartbot_buf_printf(&c, ",\"stock_quantity\":%lld}\n%s", p->stock,
-                       imp->model);
-
-    rc = (c.failed
-          || EVP_Digest(c.data, c.len, md, &mdlen, EVP_sha256(), NULL) != 1)
-         ? -1 : 0;
-
-    cartbot_arena_free(&arena);
-
-    if (rc != 0) {
-        return -1;
-    }
-
-    for (i = 0; i < 32; i++) {
-        p->hash[2 * i] = hex[md[i] >> 4];
-        p->hash[2 * i + 1] = hex[md[i] & 0xf];
-    }
-
-    p->hash[CARTBOT_CTL_HASH_HEX] = '\0';
-
-    return 0;
-}
-
-
-/*
- * The shortest text that reads back as the same double, always with a
- * '.' or an exponent so that SurrealQL takes it as a float.
- */
-
-static int
-cartbot_ctl_import_number(cartbot_buf_t *b, double d)
-{
-    int   prec;
-    char  num[40];
-
-    for (prec = 15; prec < 17; prec++) {
-        snprintf(num, sizeof(num), "%.*g", prec, d);
-
-        if (strtod(num, NULL) == d) {
-            break;
-        }
-    }
-
-    if (prec == 17) {
-        snprintf(num, sizeof(num), "%.17g", d);
-    }
-
-    if (strpbrk(num, ".e") == NULL) {
-        strcat(num, ".0");
-    }
-
-    return cartbot_buf_add_str(b, num);
+    return cartbot_product_hash(&p->product, imp->model, p->hash);
 }
 
 
@@ -1586,7 +1094,8 @@ cartbot_ctl_import_batch(cartbot_ctl_import_t *imp,
     for (i = 0; i < n; i++) {
         cartbot_buf_add_str(&sql, i ? ", type::record('product', "
                                     : "type::record('product', ");
-        cartbot_surreal_quote(&sql, rows[i].key, strlen(rows[i].key));
+        cartbot_surreal_quote(&sql, rows[i].product.key,
+                              strlen(rows[i].product.key));
         cartbot_buf_add_char(&sql, ')');
     }
 
@@ -1626,7 +1135,7 @@ cartbot_ctl_import_batch(cartbot_ctl_import_t *imp,
         }
 
         for (i = 0; i < n; i++) {
-            if (strcmp(rows[i].key, key) == 0) {
+            if (strcmp(rows[i].product.key, key) == 0) {
                 break;
             }
         }
@@ -1904,9 +1413,9 @@ cartbot_ctl_import_one_by_one(cartbot_ctl_import_t *imp,
 
         rc = (cartbot_buf_cstr(&b) == NULL) ? -1
              : cartbot_ctl_import_reject_locked(s, list[i]->line,
-                                                list[i]->line ? NULL
-                                                              : list[i]->key,
-                                                b.data);
+                                         list[i]->line ? NULL
+                                                       : list[i]->product.key,
+                                         b.data);
     }
 
     pthread_mutex_unlock(&s->lock);
@@ -1930,60 +1439,42 @@ cartbot_ctl_import_literal(cartbot_ctl_import_t *imp, cartbot_buf_t *sql,
     cartbot_ctl_product_t *p)
 {
     size_t                   i, tokens;
-    cartbot_str_t           *f;
-    cartbot_embed_product_t  ep;
+    cartbot_product_t       *pr;
     float                    vec[CARTBOT_EMBED_DIM];
 
-    memset(&ep, 0, sizeof(cartbot_embed_product_t));
-
-    for (i = 0; i < CARTBOT_CTL_NTEXT; i++) {
-        switch (i) {
-        case CARTBOT_CTL_NAME: f = &ep.name; break;
-        case CARTBOT_CTL_DESCRIPTION: f = &ep.description; break;
-        case CARTBOT_CTL_SPECS: f = &ep.specs; break;
-        case CARTBOT_CTL_CATEGORY: f = &ep.category; break;
-        case CARTBOT_CTL_SUB_CATEGORY: f = &ep.sub_category; break;
-        default: f = NULL;
-        }
-
-        if (f && p->text[i]) {
-            f->data = p->text[i];
-            f->len = strlen(p->text[i]);
-        }
-    }
-
-    tokens = cartbot_embed_product(&ep, vec);
+    pr = &p->product;
+    tokens = cartbot_product_embed(pr, vec);
 
     cartbot_buf_add_str(sql, "{id: type::record('product', ");
 
-    if (cartbot_surreal_quote(sql, p->key, strlen(p->key)) != 0) {
+    if (cartbot_surreal_quote(sql, pr->key, strlen(pr->key)) != 0) {
         return -1;
     }
 
     cartbot_buf_add_str(sql, ")");
 
-    for (i = 0; i < CARTBOT_CTL_NTEXT; i++) {
-        if (p->text[i] == NULL) {
+    for (i = 0; i < CARTBOT_PRODUCT_NTEXT; i++) {
+        if (pr->text[i] == NULL) {
             continue;
         }
 
-        cartbot_buf_printf(sql, ", %s: ", cartbot_ctl_text[i].key);
+        cartbot_buf_printf(sql, ", %s: ", cartbot_product_text_key(i));
 
-        if (cartbot_surreal_quote(sql, p->text[i], strlen(p->text[i])) != 0)
+        if (cartbot_surreal_quote(sql, pr->text[i], strlen(pr->text[i])) != 0)
         {
             return -1;
         }
     }
 
     cartbot_buf_add_str(sql, ", price: ");
-    cartbot_ctl_import_number(sql, p->price);
+    cartbot_product_add_number(sql, pr->price);
 
-    if (p->has_score) {
+    if (pr->has_score) {
         cartbot_buf_add_str(sql, ", score: ");
-        cartbot_ctl_import_number(sql, p->score);
+        cartbot_product_add_number(sql, pr->score);
     }
 
-    cartbot_buf_printf(sql, ", stock_quantity: %lld", p->stock);
+    cartbot_buf_printf(sql, ", stock_quantity: %lld", pr->stock);
 
     /* no usable word: no vector (the fallback vector would mislead) */
 
@@ -2125,35 +1616,36 @@ cartbot_ctl_import_stored(cartbot_ctl_import_t *imp, yajl_val v,
         return -1;
     }
 
-    p->key = key;
+    p->product.key = key;
     p->state = CARTBOT_CTL_UPDATE;
     p->other_model = 1;
 
-    for (i = 0; i < CARTBOT_CTL_NTEXT; i++) {
-        p->text[i] = cartbot_json_get_string(v, cartbot_ctl_text[i].key);
+    for (i = 0; i < CARTBOT_PRODUCT_NTEXT; i++) {
+        p->product.text[i] = cartbot_json_get_string(v,
+                                                 cartbot_product_text_key(i));
     }
 
     f = cartbot_json_get(v, "price");
 
-    if (p->text[CARTBOT_CTL_NAME] == NULL || !YAJL_IS_DOUBLE(f)) {
+    if (p->product.text[CARTBOT_PRODUCT_NAME] == NULL || !YAJL_IS_DOUBLE(f)) {
         cartbot_ctl_import_reject(imp, 0, key, "cannot be re-embedded: "
                                   "no name or no price");
         return -1;
     }
 
-    p->price = f->u.number.d;
+    p->product.price = f->u.number.d;
 
     f = cartbot_json_get(v, "score");
 
     if (YAJL_IS_DOUBLE(f)) {
-        p->score = f->u.number.d;
-        p->has_score = 1;
+        p->product.score = f->u.number.d;
+        p->product.has_score = 1;
     }
 
     f = cartbot_json_get(v, "stock_quantity");
 
     if (YAJL_IS_INTEGER(f)) {
-        p->stock = f->u.number.i;
+        p->product.stock = f->u.number.i;
     }
 
     if (cartbot_ctl_import_hash(imp, p) != 0) {
