@@ -6,8 +6,11 @@
  *                              credentials=secrets/product.json;
  *     cartbot_product_max_age  60s;        # Cache-Control of reads
  *
- *     location /products/             { cartbot_product get; }
+ *     location /products/             { cartbot_product get
+ *                                                        writes=@admin; }
  *     location = /products/search     { cartbot_product search; }
+ *     location = /products            { ...; cartbot_product create; }
+ *     location @admin                 { ...; cartbot_product write; }
  *     location = /internal/products/vector-search {
  *         internal;
  *         cartbot_product search mode=vector;
@@ -29,6 +32,30 @@
  * fusion, score(d) = sum over lists of 1 / (60 + rank(d)).  Filters are
  * part of both queries.  Each hit says which list found it, at which
  * rank, with which raw score and, for full text, the highlighted name.
+ *
+ * Catalog changes (the locations decide who may: the shipped routes ask
+ * for a token with role admin, see conf/cartbot/routes.conf):
+ *
+ *   get writes=@name   GET and HEAD are answered here; PUT and DELETE go
+ *                      to the named location (nginx runs its access
+ *                      checks), any other method is 405
+ *   create             POST {product}: 201 with the stored product and a
+ *                      Location; 409 when the id (given, or made from the
+ *                      name) exists
+ *   write              PUT .../{id} {product}: a full replace, 404 for an
+ *                      unknown id; DELETE .../{id}: 200 with the product
+ *                      as it was, 404 for an unknown id, 409 while the
+ *                      product is in the cart of an active session
+ *
+ * A body is checked with the catalog's rules (shared/cartbot_product.c,
+ * the same as cartbot-ctl import, plus description, category and
+ * sub_category required): 422 {"error":{"code":"invalid_<field>",...}}.
+ * PUT replaces every field: what the body leaves out is stored as absent
+ * (stock_quantity 0), so a product always equals the last body sent for
+ * it, and a GET answer (id and rating included) can be edited and sent
+ * back.  Each write stores the embedding of the new text, its model's
+ * name and the import's content hash, in one transaction; the answer has
+ * the ETag a GET would give.
  */
 
 
@@ -40,12 +67,15 @@
 #include "cartbot_embed.h"
 #include "cartbot_rank.h"
 #include "cartbot_pricing.h"
+#include "cartbot_product.h"
 
 
 #define NGX_HTTP_CARTBOT_PRODUCT_GET          1
 #define NGX_HTTP_CARTBOT_PRODUCT_SEARCH       2
 #define NGX_HTTP_CARTBOT_PRODUCT_BY_CATEGORY  3
 #define NGX_HTTP_CARTBOT_PRODUCT_RECOMMEND    4
+#define NGX_HTTP_CARTBOT_PRODUCT_CREATE       5
+#define NGX_HTTP_CARTBOT_PRODUCT_WRITE        6
 
 #define NGX_HTTP_CARTBOT_SEARCH_HYBRID        0
 #define NGX_HTTP_CARTBOT_SEARCH_FULLTEXT      1
@@ -56,12 +86,20 @@
 #define NGX_HTTP_CARTBOT_SEARCH_MAX_QUERY     200
 #define NGX_HTTP_CARTBOT_SEARCH_MAX_LIMIT     50
 
+/*
+ * Bound values travel in the URI of POST /sql: a product write keeps them
+ * below what a request head may hold (16 KB in surreal-dev; the encoded
+ * embedding takes about 5 KB of it).
+ */
+#define NGX_HTTP_CARTBOT_PRODUCT_MAX_ARGS     (14 * 1024)
+
 
 typedef struct {
     ngx_http_cartbot_loc_conf_t    cartbot;
     ngx_uint_t                     op;
     ngx_uint_t                     mode;
     time_t                         max_age;
+    ngx_str_t                      writes;    /* "@name" for PUT, DELETE */
 } ngx_http_cartbot_product_loc_conf_t;
 
 
@@ -69,12 +107,22 @@ typedef struct {
     ngx_http_cartbot_ctx_t         ctx;
     ngx_http_cartbot_db_query_t   *query;
     ngx_uint_t                     limit;
+    unsigned                       location:1;   /* created: Location */
 } ngx_http_cartbot_product_ctx_t;
 
 
 static ngx_int_t ngx_http_cartbot_product_handler(ngx_http_request_t *r);
 static ngx_int_t ngx_http_cartbot_product_get(ngx_http_request_t *r,
     ngx_http_cartbot_product_ctx_t *ctx);
+static const char *ngx_http_cartbot_product_path_key(ngx_http_request_t *r,
+    size_t *len);
+static void ngx_http_cartbot_product_write_body(ngx_http_request_t *r);
+static ngx_int_t ngx_http_cartbot_product_delete(ngx_http_request_t *r,
+    ngx_http_cartbot_product_ctx_t *ctx);
+static ngx_int_t ngx_http_cartbot_product_answer_product(
+    ngx_http_request_t *r, yajl_val value, ngx_uint_t status);
+static ngx_int_t ngx_http_cartbot_product_etag(ngx_http_request_t *r,
+    cartbot_buf_t *b, const char *cache_control);
 static ngx_int_t ngx_http_cartbot_product_by_category(ngx_http_request_t *r,
     ngx_http_cartbot_product_ctx_t *ctx);
 static ngx_int_t ngx_http_cartbot_product_recommend(ngx_http_request_t *r,
@@ -231,8 +279,75 @@ static const char  ngx_http_cartbot_product_recommend_sql[] =
 
 static ngx_http_cartbot_db_thrown_t  ngx_http_cartbot_product_errors[] = {
     { "session_not_found", NGX_HTTP_NOT_FOUND, "no such session" },
+    { "product_not_found", NGX_HTTP_NOT_FOUND, "no such product" },
+    { "product_exists", NGX_HTTP_CONFLICT, NULL },
+    { "product_in_cart", NGX_HTTP_CONFLICT, NULL },
     { NULL, 0, NULL }
 };
+
+
+/*
+ * ($p.* in an IF condition within a transaction fails with "Specify a
+ * database to use" on SurrealDB 3.0.2: it goes through a LET first.)
+ *
+ * Every field of a product, each value a bound variable: an absent one is
+ * unbound, hence NONE.  $vec is the embedding as "f,f,...", unbound when
+ * the text had no word to embed.
+ */
+
+#define NGX_HTTP_CARTBOT_PRODUCT_SET                                         \
+    " SET name = $name, description = $description, specs = $specs,"         \
+    " price = <float> $price, category = $category,"                         \
+    " sub_category = $sub_category,"                                         \
+    " score = IF $score = NONE { NONE } ELSE { <float> $score },"            \
+    " stock_quantity = <int> $stock, image_url = $image_url,"                \
+    " embedding = IF $vec = NONE { NONE }"                                   \
+    " ELSE { <array<float>> string::split($vec, ',') },"                     \
+    " embedding_model = $model, content_hash = $hash"
+
+
+static const char  ngx_http_cartbot_product_create_sql[] =
+    "BEGIN;"
+    "LET $p = type::record('product', $id);"
+    "LET $cur = $p.*;"
+    "IF $cur != NONE { THROW 'product_exists: product:' + $id"
+    " + ' exists already' + IF $derived = '1'"
+    " { ' (the id was made from the name: give an \"id\")' } ELSE { '' } };"
+    "CREATE $p" NGX_HTTP_CARTBOT_PRODUCT_SET " RETURN NONE;"
+    "COMMIT;"
+    "SELECT " NGX_HTTP_CARTBOT_PRODUCT_FIELDS " FROM ONLY $p;";
+
+
+static const char  ngx_http_cartbot_product_replace_sql[] =
+    "BEGIN;"
+    "LET $p = type::record('product', $id);"
+    "LET $cur = $p.*;"
+    "IF $cur = NONE { THROW 'product_not_found' };"
+    "UPDATE $p" NGX_HTTP_CARTBOT_PRODUCT_SET " RETURN NONE;"
+    "COMMIT;"
+    "SELECT " NGX_HTTP_CARTBOT_PRODUCT_FIELDS " FROM ONLY $p;";
+
+
+/*
+ * A product in the cart of an active session stays: the product module
+ * may not change carts (0004), and a cart line without its product could
+ * be neither priced nor checked out.  Completed orders keep their own
+ * copy of names and prices (purchase_order), so they do not hold it.
+ */
+
+static const char  ngx_http_cartbot_product_delete_sql[] =
+    "BEGIN;"
+    "LET $p = type::record('product', $id);"
+    "LET $old = (SELECT " NGX_HTTP_CARTBOT_PRODUCT_FIELDS " FROM ONLY $p);"
+    "IF $old = NONE { THROW 'product_not_found' };"
+    "LET $carts = array::len(array::distinct((SELECT VALUE session_id"
+    " FROM cart WHERE product_id = $p AND session_id.status = 'active')));"
+    "IF $carts > 0 { THROW 'product_in_cart: product:' + $id + ' is in '"
+    " + <string> $carts + ' active cart' + IF $carts > 1 { 's' } ELSE { '' }"
+    " + '; set its stock_quantity to 0 to stop its sale' };"
+    "DELETE $p;"
+    "COMMIT;"
+    "RETURN $old;";
 
 
 static const char  ngx_http_cartbot_product_by_category_sql[] =
@@ -246,15 +361,36 @@ static ngx_int_t
 ngx_http_cartbot_product_handler(ngx_http_request_t *r)
 {
     ngx_int_t                             rc;
+    ngx_uint_t                            allowed;
     ngx_http_cartbot_product_ctx_t       *ctx;
     ngx_http_cartbot_product_loc_conf_t  *plcf;
 
     plcf = ngx_http_get_module_loc_conf(r, ngx_cartbot_product_module);
 
-    if (plcf->op == NGX_HTTP_CARTBOT_PRODUCT_SEARCH
-        ? !(r->method & NGX_HTTP_POST)
-        : !(r->method & (NGX_HTTP_GET|NGX_HTTP_HEAD)))
+    switch (plcf->op) {
+
+    case NGX_HTTP_CARTBOT_PRODUCT_SEARCH:
+    case NGX_HTTP_CARTBOT_PRODUCT_CREATE:
+        allowed = NGX_HTTP_POST;
+        break;
+
+    case NGX_HTTP_CARTBOT_PRODUCT_WRITE:
+        allowed = NGX_HTTP_PUT|NGX_HTTP_DELETE;
+        break;
+
+    default:
+        allowed = NGX_HTTP_GET|NGX_HTTP_HEAD;
+    }
+
+    /* changes of a product go where the configuration says who may */
+
+    if (plcf->op == NGX_HTTP_CARTBOT_PRODUCT_GET && plcf->writes.len
+        && (r->method & (NGX_HTTP_PUT|NGX_HTTP_DELETE)))
     {
+        return ngx_http_named_location(r, &plcf->writes);
+    }
+
+    if (!(r->method & allowed)) {
         return ngx_http_cartbot_send_error(r, NGX_HTTP_NOT_ALLOWED,
                                            "method_not_allowed",
                                            "method not allowed here");
@@ -276,9 +412,12 @@ ngx_http_cartbot_product_handler(ngx_http_request_t *r)
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    if (plcf->op == NGX_HTTP_CARTBOT_PRODUCT_SEARCH) {
+    if (r->method & (NGX_HTTP_POST|NGX_HTTP_PUT)) {
         rc = ngx_http_cartbot_read_json_body(r,
-                                        ngx_http_cartbot_product_search_body);
+                 plcf->op == NGX_HTTP_CARTBOT_PRODUCT_SEARCH
+                 ? ngx_http_cartbot_product_search_body
+                 : ngx_http_cartbot_product_write_body);
+
         if (rc >= NGX_HTTP_SPECIAL_RESPONSE) {
             return rc;
         }
@@ -292,11 +431,23 @@ ngx_http_cartbot_product_handler(ngx_http_request_t *r)
         return rc;
     }
 
-    rc = (plcf->op == NGX_HTTP_CARTBOT_PRODUCT_GET)
-         ? ngx_http_cartbot_product_get(r, ctx)
-         : (plcf->op == NGX_HTTP_CARTBOT_PRODUCT_RECOMMEND)
-         ? ngx_http_cartbot_product_recommend(r, ctx)
-         : ngx_http_cartbot_product_by_category(r, ctx);
+    switch (plcf->op) {
+
+    case NGX_HTTP_CARTBOT_PRODUCT_GET:
+        rc = ngx_http_cartbot_product_get(r, ctx);
+        break;
+
+    case NGX_HTTP_CARTBOT_PRODUCT_RECOMMEND:
+        rc = ngx_http_cartbot_product_recommend(r, ctx);
+        break;
+
+    case NGX_HTTP_CARTBOT_PRODUCT_WRITE:
+        rc = ngx_http_cartbot_product_delete(r, ctx);
+        break;
+
+    default:
+        rc = ngx_http_cartbot_product_by_category(r, ctx);
+    }
 
     /* no query started: the answer was sent, or rc is the failure */
 
@@ -316,19 +467,12 @@ static ngx_int_t
 ngx_http_cartbot_product_get(ngx_http_request_t *r,
     ngx_http_cartbot_product_ctx_t *ctx)
 {
-    u_char                   *p, *last;
     size_t                    n;
     const char               *key;
     cartbot_mem_t            *mem;
     cartbot_surreal_query_t   sq;
 
-    last = r->uri.data + r->uri.len;
-
-    for (p = last; p > r->uri.data && p[-1] != '/'; p--) {
-        /* void */
-    }
-
-    key = cartbot_surreal_record_key("product", (char *) p, last - p, &n);
+    key = ngx_http_cartbot_product_path_key(r, &n);
 
     if (key == NULL) {
         return ngx_http_cartbot_send_error(r, NGX_HTTP_NOT_FOUND,
@@ -342,6 +486,219 @@ ngx_http_cartbot_product_get(ngx_http_request_t *r,
     }
 
     cartbot_surreal_query_init(&sq, mem, ngx_http_cartbot_product_get_sql);
+    cartbot_surreal_bind(&sq, "id", key, n);
+
+    return ngx_http_cartbot_product_start(r, ctx, &sq);
+}
+
+
+/* the record key of .../{id}: the last path segment; NULL if none */
+
+static const char *
+ngx_http_cartbot_product_path_key(ngx_http_request_t *r, size_t *len)
+{
+    u_char  *p, *last;
+
+    last = r->uri.data + r->uri.len;
+
+    for (p = last; p > r->uri.data && p[-1] != '/'; p--) {
+        /* void */
+    }
+
+    return cartbot_surreal_record_key("product", (char *) p, last - p, len);
+}
+
+
+/*
+ * POST {product} (create) and PUT .../{id} {product} (replace): checked
+ * with the catalog's rules, embedded, written in one transaction.
+ */
+
+static void
+ngx_http_cartbot_product_write_body(ngx_http_request_t *r)
+{
+    char                                  jerr[128];
+    float                                 vec[CARTBOT_EMBED_DIM];
+    size_t                                i, n;
+    yajl_val                              body;
+    ngx_int_t                             rc;
+    const char                           *key, *model;
+    cartbot_buf_t                         why, vector;
+    cartbot_mem_t                        *mem;
+    cartbot_product_t                     p;
+    cartbot_surreal_query_t               sq;
+    cartbot_product_error_t               err;
+    ngx_http_cartbot_product_ctx_t       *ctx;
+    ngx_http_cartbot_product_loc_conf_t  *plcf;
+    char                                  hash[CARTBOT_PRODUCT_HASH_HEX + 1];
+
+    plcf = ngx_http_get_module_loc_conf(r, ngx_cartbot_product_module);
+    ctx = ngx_http_get_module_ctx(r, ngx_cartbot_product_module);
+
+    key = NULL;
+    n = 0;
+
+    if (plcf->op == NGX_HTTP_CARTBOT_PRODUCT_WRITE) {
+        key = ngx_http_cartbot_product_path_key(r, &n);
+
+        if (key == NULL) {
+            rc = ngx_http_cartbot_send_error(r, NGX_HTTP_NOT_FOUND,
+                                             "product_not_found",
+                                             "no such product");
+            goto done;
+        }
+    }
+
+    body = ngx_http_cartbot_parse_body(r, jerr, sizeof(jerr));
+
+    if (!YAJL_IS_OBJECT(body)) {
+        rc = ngx_http_cartbot_send_error(r, NGX_HTTP_BAD_REQUEST,
+                                         "invalid_json",
+                                         body ? "a JSON object is expected"
+                                              : jerr);
+        goto done;
+    }
+
+    mem = ngx_http_cartbot_mem(r->pool);
+    if (mem == NULL) {
+        rc = NGX_HTTP_INTERNAL_SERVER_ERROR;
+        goto done;
+    }
+
+    cartbot_buf_init(&why, mem, 0);
+    err.why = &why;
+
+    if (cartbot_product_check(mem, body, CARTBOT_PRODUCT_COMPLETE, &p, &err)
+        != 0)
+    {
+        if (why.failed || err.code == NULL
+            || cartbot_buf_cstr(&why) == NULL)
+        {
+            rc = NGX_HTTP_INTERNAL_SERVER_ERROR;
+            goto done;
+        }
+
+        rc = ngx_http_cartbot_send_error(r, 422, err.code, why.data);
+        goto done;
+    }
+
+    /* PUT: the path names the product; an id in the body must agree */
+
+    if (key) {
+        if (!p.derived
+            && (ngx_strlen(p.key) != n || ngx_strncmp(p.key, key, n) != 0))
+        {
+            rc = ngx_http_cartbot_send_error(r, 422, "invalid_id",
+                                             "id in the body must be the "
+                                             "product of the path, or be "
+                                             "left out");
+            goto done;
+        }
+
+        p.key = key;
+        p.derived = 0;
+
+    } else {
+        n = ngx_strlen(p.key);
+    }
+
+    model = cartbot_embed_model_name();
+
+    if (cartbot_product_hash(&p, model, hash) != 0) {
+        rc = NGX_HTTP_INTERNAL_SERVER_ERROR;
+        goto done;
+    }
+
+    cartbot_surreal_query_init(&sq, mem,
+                               key ? ngx_http_cartbot_product_replace_sql
+                                   : ngx_http_cartbot_product_create_sql);
+
+    cartbot_surreal_bind(&sq, "id", p.key, n);
+    cartbot_surreal_bind(&sq, "derived", p.derived ? "1" : "0", 1);
+
+    for (i = 0; i < CARTBOT_PRODUCT_NTEXT; i++) {
+        if (p.text[i]) {
+            cartbot_surreal_bind(&sq, cartbot_product_text_key(i), p.text[i],
+                                 ngx_strlen(p.text[i]));
+        }
+    }
+
+    cartbot_surreal_bind_double(&sq, "price", p.price);
+
+    if (p.has_score) {
+        cartbot_surreal_bind_double(&sq, "score", p.score);
+    }
+
+    cartbot_surreal_bind_int(&sq, "stock", p.stock);
+    cartbot_surreal_bind(&sq, "model", model, ngx_strlen(model));
+    cartbot_surreal_bind(&sq, "hash", hash, CARTBOT_PRODUCT_HASH_HEX);
+
+    /* no word to embed: no vector, as the import does */
+
+    if (cartbot_product_embed(&p, vec) != 0) {
+        cartbot_buf_init(&vector, mem, CARTBOT_EMBED_DIM * 12);
+
+        for (i = 0; i < CARTBOT_EMBED_DIM; i++) {
+            cartbot_buf_printf(&vector, i ? ",%.7g" : "%.7g",
+                               (double) vec[i]);
+        }
+
+        if (vector.failed) {
+            rc = NGX_HTTP_INTERNAL_SERVER_ERROR;
+            goto done;
+        }
+
+        cartbot_surreal_bind(&sq, "vec", vector.data, vector.len);
+    }
+
+    if (sq.args.len > NGX_HTTP_CARTBOT_PRODUCT_MAX_ARGS) {
+        rc = ngx_http_cartbot_send_error(r,
+                 NGX_HTTP_REQUEST_ENTITY_TOO_LARGE, "product_too_large",
+                 "the product's text is too long to send to the database "
+                 "in one write: shorten the description or the specs");
+        goto done;
+    }
+
+    ctx->location = !key;
+
+    rc = ngx_http_cartbot_product_start(r, ctx, &sq);
+
+    if (rc == NGX_OK) {
+        return;
+    }
+
+done:
+
+    ngx_http_finalize_request(r, rc);
+}
+
+
+/* DELETE .../{id} */
+
+static ngx_int_t
+ngx_http_cartbot_product_delete(ngx_http_request_t *r,
+    ngx_http_cartbot_product_ctx_t *ctx)
+{
+    size_t                    n;
+    const char               *key;
+    cartbot_mem_t            *mem;
+    cartbot_surreal_query_t   sq;
+
+    key = ngx_http_cartbot_product_path_key(r, &n);
+
+    if (key == NULL) {
+        return ngx_http_cartbot_send_error(r, NGX_HTTP_NOT_FOUND,
+                                           "product_not_found",
+                                           "no such product");
+    }
+
+    mem = ngx_http_cartbot_mem(r->pool);
+    if (mem == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    cartbot_surreal_query_init(&sq, mem,
+                               ngx_http_cartbot_product_delete_sql);
     cartbot_surreal_bind(&sq, "id", key, n);
 
     return ngx_http_cartbot_product_start(r, ctx, &sq);
@@ -733,6 +1090,12 @@ ngx_http_cartbot_product_resume(ngx_http_request_t *r,
         rc = ngx_http_cartbot_product_answer_recommend(r, pctx, value);
         break;
 
+    case NGX_HTTP_CARTBOT_PRODUCT_CREATE:
+    case NGX_HTTP_CARTBOT_PRODUCT_WRITE:
+        rc = ngx_http_cartbot_product_answer_product(r, value,
+                 pctx->location ? NGX_HTTP_CREATED : NGX_HTTP_OK);
+        break;
+
     default:
         rc = ngx_http_cartbot_product_answer_read(r, value);
     }
@@ -750,11 +1113,13 @@ static ngx_int_t
 ngx_http_cartbot_product_answer_read(ngx_http_request_t *r, yajl_val value)
 {
     u_char                               *p;
-    uint32_t                              crc;
     cartbot_buf_t                         b;
     cartbot_mem_t                        *mem;
-    ngx_table_elt_t                      *etag, *cc;
+    ngx_str_t                            *inm;
+    ngx_table_elt_t                      *etag;
     ngx_http_cartbot_product_loc_conf_t  *plcf;
+    char                                  cc[sizeof("public, max-age=")
+                                             + NGX_TIME_T_LEN];
 
     plcf = ngx_http_get_module_loc_conf(r, ngx_cartbot_product_module);
 
@@ -767,43 +1132,19 @@ ngx_http_cartbot_product_answer_read(ngx_http_request_t *r, yajl_val value)
     cartbot_json_add_value(&b, value);
     cartbot_buf_add_char(&b, '\n');
 
-    if (b.failed) {
+    p = ngx_sprintf((u_char *) cc, "public, max-age=%T", plcf->max_age);
+    *p = '\0';
+
+    if (ngx_http_cartbot_product_etag(r, &b, cc) != NGX_OK) {
         return NGX_ERROR;
     }
-
-    crc = ngx_crc32_long((u_char *) b.data, b.len);
-
-    etag = ngx_list_push(&r->headers_out.headers);
-    cc = ngx_list_push(&r->headers_out.headers);
-    p = ngx_pnalloc(r->pool, sizeof("\"-\"") + 2 * NGX_INT32_LEN
-                             + sizeof("public, max-age=") + NGX_TIME_T_LEN);
-
-    if (etag == NULL || cc == NULL || p == NULL) {
-        return NGX_ERROR;
-    }
-
-    etag->hash = 1;
-    ngx_str_set(&etag->key, "ETag");
-    etag->value.data = p;
-    p = ngx_sprintf(p, "\"%08xD-%uz\"", crc, b.len);
-    etag->value.len = p - etag->value.data;
-    r->headers_out.etag = etag;
-
-    cc->hash = 1;
-    ngx_str_set(&cc->key, "Cache-Control");
-    cc->value.data = p;
-    p = ngx_sprintf(p, "public, max-age=%T", plcf->max_age);
-    cc->value.len = p - cc->value.data;
-
-#if (nginx_version >= 1023000)
-    etag->next = NULL;
-    cc->next = NULL;
-#endif
 
     /* If-None-Match: our ETag, or "*" */
 
+    etag = r->headers_out.etag;
+
     if (r->headers_in.if_none_match) {
-        ngx_str_t  *inm = &r->headers_in.if_none_match->value;
+        inm = &r->headers_in.if_none_match->value;
 
         if ((inm->len == 1 && inm->data[0] == '*')
             || ngx_strlcasestrn(inm->data, inm->data + inm->len,
@@ -820,6 +1161,128 @@ ngx_http_cartbot_product_answer_read(ngx_http_request_t *r, yajl_val value)
 
     return ngx_http_cartbot_send_json(r, NGX_HTTP_OK, (u_char *) b.data,
                                       b.len);
+}
+
+
+/*
+ * A change: the product as stored (as it was, for DELETE), with the ETag
+ * a GET of it would give (none after DELETE), never cached; a created one
+ * with its Location.
+ */
+
+static ngx_int_t
+ngx_http_cartbot_product_answer_product(ngx_http_request_t *r,
+    yajl_val value, ngx_uint_t status)
+{
+    const char       *id;
+    cartbot_buf_t     b;
+    cartbot_mem_t    *mem;
+    ngx_table_elt_t  *loc;
+
+    if (!YAJL_IS_OBJECT(value)) {
+        return ngx_http_cartbot_send_error(r, NGX_HTTP_NOT_FOUND,
+                                           "product_not_found",
+                                           "no such product");
+    }
+
+    mem = ngx_http_cartbot_mem(r->pool);
+    if (mem == NULL) {
+        return NGX_ERROR;
+    }
+
+    cartbot_buf_init(&b, mem, 1024);
+    cartbot_json_add_value(&b, value);
+    cartbot_buf_add_char(&b, '\n');
+
+    if (ngx_http_cartbot_product_etag(r, &b, "no-store") != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    if (r->method & NGX_HTTP_DELETE) {
+        r->headers_out.etag->hash = 0;
+        r->headers_out.etag = NULL;
+    }
+
+    id = cartbot_json_get_string(value, "id");
+
+    if (status == NGX_HTTP_CREATED && id
+        && ngx_strncmp(id, "product:", 8) == 0)
+    {
+        loc = ngx_list_push(&r->headers_out.headers);
+        if (loc == NULL) {
+            return NGX_ERROR;
+        }
+
+        /* .../products + /{key} */
+
+        loc->hash = 1;
+        ngx_str_set(&loc->key, "Location");
+        loc->value.len = r->uri.len + 1 + ngx_strlen(id + 8);
+        loc->value.data = ngx_pnalloc(r->pool, loc->value.len);
+
+        if (loc->value.data == NULL) {
+            return NGX_ERROR;
+        }
+
+        ngx_sprintf(loc->value.data, "%V/%s", &r->uri, id + 8);
+
+#if (nginx_version >= 1023000)
+        loc->next = NULL;
+#endif
+    }
+
+    return ngx_http_cartbot_send_json(r, status, (u_char *) b.data, b.len);
+}
+
+
+/* ETag (of the answer's bytes) and Cache-Control headers */
+
+static ngx_int_t
+ngx_http_cartbot_product_etag(ngx_http_request_t *r, cartbot_buf_t *b,
+    const char *cache_control)
+{
+    u_char           *p;
+    uint32_t          crc;
+    ngx_table_elt_t  *etag, *cc;
+
+    if (b->failed) {
+        return NGX_ERROR;
+    }
+
+    crc = ngx_crc32_long((u_char *) b->data, b->len);
+
+    etag = ngx_list_push(&r->headers_out.headers);
+    cc = ngx_list_push(&r->headers_out.headers);
+    p = ngx_pnalloc(r->pool, sizeof("\"-\"") + 2 * NGX_INT32_LEN);
+
+    if (etag == NULL || cc == NULL || p == NULL) {
+        return NGX_ERROR;
+    }
+
+    etag->hash = 1;
+    ngx_str_set(&etag->key, "ETag");
+    etag->value.data = p;
+    p = ngx_sprintf(p, "\"%08xD-%uz\"", crc, b->len);
+    etag->value.len = p - etag->value.data;
+    r->headers_out.etag = etag;
+
+    cc->hash = 1;
+    ngx_str_set(&cc->key, "Cache-Control");
+    cc->value.data = (u_char *) ngx_pstrdup(r->pool,
+                        &(ngx_str_t) { ngx_strlen(cache_control),
+                                       (u_char *) cache_control });
+    cc->value.len = ngx_strlen(cache_control);
+
+    if (cc->value.data == NULL) {
+        return NGX_ERROR;
+    }
+
+#if (nginx_version >= 1023000)
+    etag->next = NULL;
+    cc->next = NULL;
+#endif
+
+    return NGX_OK;
 }
 
 
@@ -1203,7 +1666,10 @@ ngx_http_cartbot_product_merge_loc_conf(ngx_conf_t *cf, void *parent,
 }
 
 
-/* cartbot_product get | search [mode=hybrid|fulltext|vector] | by_category */
+/*
+ * cartbot_product get [writes=@name] | search [mode=hybrid|fulltext|vector]
+ *                 | by_category | recommend | create | write
+ */
 
 static char *
 ngx_http_cartbot_product(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
@@ -1231,13 +1697,30 @@ ngx_http_cartbot_product(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     } else if (ngx_strcmp(value[1].data, "recommend") == 0) {
         plcf->op = NGX_HTTP_CARTBOT_PRODUCT_RECOMMEND;
 
+    } else if (ngx_strcmp(value[1].data, "create") == 0) {
+        plcf->op = NGX_HTTP_CARTBOT_PRODUCT_CREATE;
+
+    } else if (ngx_strcmp(value[1].data, "write") == 0) {
+        plcf->op = NGX_HTTP_CARTBOT_PRODUCT_WRITE;
+
     } else {
-        return "must be get, search, by_category or recommend";
+        return "must be get, search, by_category, recommend, create or "
+               "write";
     }
 
-    if (cf->args->nelts == 3) {
+    if (cf->args->nelts == 3 && plcf->op == NGX_HTTP_CARTBOT_PRODUCT_GET) {
+        if (ngx_strncmp(value[2].data, "writes=@", 8) != 0
+            || value[2].len == 8)
+        {
+            return "takes writes=@name, a named location";
+        }
+
+        plcf->writes.data = value[2].data + 7;
+        plcf->writes.len = value[2].len - 7;
+
+    } else if (cf->args->nelts == 3) {
         if (plcf->op != NGX_HTTP_CARTBOT_PRODUCT_SEARCH) {
-            return "takes a mode only for search";
+            return "takes a mode only for search and writes= only for get";
         }
 
         if (ngx_strcmp(value[2].data, "mode=hybrid") == 0) {
