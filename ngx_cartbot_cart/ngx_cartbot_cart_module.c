@@ -624,6 +624,10 @@ ngx_http_cartbot_cart_resume(ngx_http_request_t *r,
     cctx = (ngx_http_cartbot_cart_ctx_t *) ctx;
     q = cctx->query;
 
+    /* the change is over: the next one of this cart may go */
+
+    ngx_http_cartbot_lane_leave(&cctx->lane);
+
     if (q->error || q->result.outcome != CARTBOT_SURREAL_OK) {
         rc = ngx_http_cartbot_db_send_thrown(r, q,
                                              ngx_http_cartbot_cart_errors);

@@ -365,6 +365,7 @@ void ngx_http_cartbot_lanes_init(ngx_http_cartbot_lanes_t *lanes);
 ngx_int_t ngx_http_cartbot_lane_enter(ngx_http_request_t *r,
     ngx_http_cartbot_lanes_t *lanes, ngx_str_t *key,
     ngx_http_cartbot_lane_waiter_t *w, ngx_http_event_handler_pt go);
+void ngx_http_cartbot_lane_leave(ngx_http_cartbot_lane_waiter_t *w);
 
 /* counters and breakers */
 ngx_int_t ngx_http_cartbot_stats_add(ngx_conf_t *cf, ngx_shm_zone_t **zone);

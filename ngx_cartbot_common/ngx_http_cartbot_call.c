@@ -62,6 +62,7 @@ ngx_http_cartbot_call(ngx_http_request_t *r, ngx_http_cartbot_ctx_t *ctx,
     ngx_http_post_subrequest_t  *ps;
     static ngx_str_t             get = ngx_string("GET");
     static ngx_str_t             post = ngx_string("POST");
+    static ngx_str_t             put = ngx_string("PUT");
 
     call = ngx_pcalloc(r->pool, sizeof(ngx_http_cartbot_call_t));
     if (call == NULL) {
@@ -121,6 +122,10 @@ ngx_http_cartbot_call(ngx_http_request_t *r, ngx_http_cartbot_ctx_t *ctx,
         sr->method = NGX_HTTP_POST;
         sr->method_name = post;
 
+    } else if (method == NGX_HTTP_PUT) {
+        sr->method = NGX_HTTP_PUT;
+        sr->method_name = put;
+
     } else {
         sr->method = NGX_HTTP_GET;
         sr->method_name = get;
@@ -157,6 +162,16 @@ ngx_http_cartbot_call_done(ngx_http_request_t *sr, void *data, ngx_int_t rc)
 
     call->done = 1;
     call->ctx->pending--;
+
+    /*
+     * A call that is not the active request and still has subrequests of
+     * its own would wake its parent only once they are flushed, which
+     * waits for the parent's output: the parent is woken now.
+     */
+
+    if (ngx_http_post_request(sr->parent, NULL) != NGX_OK) {
+        return NGX_ERROR;
+    }
 
     if (call->status == 0) {
         call->status = (rc >= NGX_HTTP_SPECIAL_RESPONSE) ? (ngx_uint_t) rc
@@ -261,5 +276,11 @@ ngx_http_cartbot_call_body_filter(ngx_http_request_t *r, ngx_chain_t *in)
         }
     }
 
-    return NGX_OK;
+    /*
+     * Nothing goes on, but the postpone filter must still see the call
+     * when it is the active request: that is how the callee's own
+     * subrequests, done while another call was active, are let finish.
+     */
+
+    return ngx_http_next_body_filter(r, NULL);
 }

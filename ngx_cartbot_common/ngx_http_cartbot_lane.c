@@ -108,20 +108,40 @@ ngx_http_cartbot_lane_enter(ngx_http_request_t *r,
 static void
 ngx_http_cartbot_lane_cleanup(void *data)
 {
-    ngx_http_cartbot_lane_waiter_t *w = data;
+    ngx_http_cartbot_lane_leave(data);
+}
 
+
+/*
+ * Leaves the lane, or the queue, once; a waiting request is woken.  A
+ * subrequest's pool is its main request's, so a write made for another
+ * module leaves when it is done, not when the main request ends.
+ */
+
+void
+ngx_http_cartbot_lane_leave(ngx_http_cartbot_lane_waiter_t *w)
+{
     ngx_queue_t                     *q;
     ngx_connection_t                *c;
+    ngx_http_request_t              *r;
     ngx_http_cartbot_lane_t         *lane;
     ngx_http_cartbot_lane_waiter_t  *next;
 
     lane = w->lane;
+
+    if (lane == NULL) {
+        return;
+    }
+
+    w->lane = NULL;
 
     if (!w->holding) {
         /* gone while waiting */
         ngx_queue_remove(&w->queue);
         return;
     }
+
+    w->holding = 0;
 
     if (ngx_queue_empty(&lane->waiters)) {
         ngx_rbtree_delete(&lane->lanes->rbtree, &lane->node);
@@ -137,8 +157,16 @@ ngx_http_cartbot_lane_cleanup(void *data)
     next = ngx_queue_data(q, ngx_http_cartbot_lane_waiter_t, queue);
     next->holding = 1;
 
-    c = next->request->connection;
-    next->request->write_event_handler = next->go;
+    r = next->request;
+    c = r->connection;
+    r->write_event_handler = next->go;
+
+    /* a subrequest runs from the posted requests of its connection */
+
+    if (r != r->main && ngx_http_post_request(r, NULL) != NGX_OK) {
+        ngx_log_error(NGX_LOG_ALERT, c->log, 0,
+                      "cartbot lane: a waiting subrequest was not woken");
+    }
 
     ngx_post_event(c->write, &ngx_posted_events);
 }
