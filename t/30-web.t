@@ -56,7 +56,8 @@ $t->run;
 my $r = $t->get('/');
 is($r->{status}, 200, 'GET / is the page');
 like($r->{headers}{'content-type'}, qr{^text/html}, 'as HTML');
-like($r->{content}, qr{<script src="/web/cartbot\.js" defer>}, 'with its script');
+like($r->{content}, qr{<script src="/web/cartbot\.js" defer>},
+    'with its script');
 like($r->{headers}{'content-security-policy'} // '', qr/default-src 'self'/,
     'a Content-Security-Policy: same origin only');
 unlike($r->{content}, qr/<script>|\bon\w+="/i, 'no inline script to allow');

@@ -118,6 +118,11 @@ function sentence(s) {
     return /[.!?]$/.test(s) ? s : s + '.';
 }
 
+function waitWords(err) {
+    return 'Too many requests: please wait ' + seconds(err.retryAfter || 1)
+           + ', then try again.';
+}
+
 /* what went wrong, in words a shopper can act on */
 function plainWords(err) {
     if (!(err instanceof ApiError)) {
@@ -129,7 +134,7 @@ function plainWords(err) {
         return 'Cartbot cannot be reached right now. Check your connection '
                + 'and try again.';
     case 'rate_limited':
-        break;
+        return waitWords(err);
     case 'out_of_stock':
         return 'Not enough in stock: ' + sentence(err.detail).toLowerCase();
     case 'session_not_active':
@@ -145,8 +150,7 @@ function plainWords(err) {
 
     switch (err.status) {
     case 429:
-        return 'Too many requests: please wait '
-               + seconds(err.retryAfter || 1) + ', then try again.';
+        return waitWords(err);
     case 401:
         return 'Your sign-in has expired. Reload the page to go on as a '
                + 'guest, or sign in again.';
@@ -154,15 +158,15 @@ function plainWords(err) {
         return 'That is not yours to change.';
     case 404:
         if (err.code === 'not_found') {
-            return 'The assistant is not available on this server.';
+            return 'That part of Cartbot is not available on this server.';
         }
         return sentence(err.detail) || 'That could not be found.';
     case 502:
     case 503:
     case 504:
-        return 'Cartbot is having trouble behind the scenes. Please try again'
-               + (err.retryAfter ? ' in ' + seconds(err.retryAfter) : ' in a moment')
-               + '.';
+        return 'Cartbot is having trouble behind the scenes. Please try again '
+               + (err.retryAfter ? 'in ' + seconds(err.retryAfter)
+                                 : 'in a moment') + '.';
     }
 
     if (err.status >= 500) {
@@ -176,8 +180,9 @@ function showError(err) {
     if (err instanceof ApiError && err.status === 401) {
         $('signin-toggle').hidden = false;
     }
-    showAlert(plainWords(err), err instanceof ApiError && err.status === 429
-              ? err.retryAfter || 1 : 0);
+    const limited = err instanceof ApiError
+                    && (err.status === 429 || err.code === 'rate_limited');
+    showAlert(plainWords(err), limited ? err.retryAfter || 1 : 0);
 }
 
 /* the alert; with a wait, a countdown to when trying again makes sense */
@@ -242,7 +247,8 @@ function setToken(token) {
 
 function tokenUsable() {
     return state.claims && state.claims.sub
-           && (!state.claims.exp || state.claims.exp * 1000 > Date.now() + 60000);
+           && (!state.claims.exp
+               || state.claims.exp * 1000 > Date.now() + 60000);
 }
 
 function isGuest() {
@@ -352,7 +358,8 @@ function el(tag, cls, text) {
 /* a product card: the shopper can add it with one key press */
 function productCard(p) {
     const li = el('li', 'card');
-    const inStock = !(typeof p.stock_quantity === 'number' && p.stock_quantity <= 0);
+    const inStock = !(typeof p.stock_quantity === 'number'
+                      && p.stock_quantity <= 0);
 
     li.dataset.productId = p.id;
     li.appendChild(el('span', 'name', p.name));
@@ -743,9 +750,10 @@ async function readStream(res, onDelta) {
             } else if (event === 'result') {
                 result = payload;
             } else if (event === 'error') {
+                /* the HTTP status was 200: the code and words say it all */
                 const e = payload.error || {};
-                throw new ApiError(e.status || 502, e.code || 'chat_failed',
-                                   e.message || '', null);
+                throw new ApiError(e.status || 200, e.code || 'chat_failed',
+                                   e.message || '', e.retry_after || null);
             }
         }
     }
@@ -777,7 +785,9 @@ async function chat(text) {
             }));
         }
 
-        if ((res.headers.get('Content-Type') || '').startsWith('text/event-stream')) {
+        const type = res.headers.get('Content-Type') || '';
+
+        if (type.startsWith('text/event-stream')) {
             let pieces = 0;
             result = await readStream(res, function (piece) {
                 body.textContent += piece;

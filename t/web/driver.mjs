@@ -115,7 +115,8 @@ async function spendQuota(page, path, body, max) {
 // every element the Tab key reaches, in order
 async function tabStops(page, count) {
     const seen = [];
-    await page.evaluate(() => document.activeElement && document.activeElement.blur());
+    await page.evaluate(() => document.activeElement
+                              && document.activeElement.blur());
     for (let i = 0; i < count; i++) {
         await page.keyboard.press('Tab');
         seen.push(await page.evaluate(() => {
@@ -149,7 +150,7 @@ async function noSideScroll(page) {
 
 const cases = {};
 
-// --- no chat: the catalog, the cart panel, checkout ---------------------------
+// --- no chat: the catalog, the cart panel, checkout ----------------------
 
 cases.shop = async (page, ok) => {
     await open(page);
@@ -231,14 +232,15 @@ cases.shop = async (page, ok) => {
        `a second line: ${mugName}`);
 
     await page.setViewportSize(DESKTOP);
-    await page.screenshot({ path: `${shots}/desktop-cart.png`, fullPage: true });
+    await page.screenshot({ path: `${shots}/desktop-cart.png`,
+                            fullPage: true });
 
     // every control is reachable with Tab
     const stops = await tabStops(page, 30);
     const need = ['message', 'query', `Add ${mugName} to the cart`,
                   'qty-product_tee_blue_cotton', `Remove ${mugName}`,
                   'Check out', 'Sign in', 'Send'];
-    const missing = need.filter((n) => !stops.some((s) => s === n || s === n.trim()));
+    const missing = need.filter((n) => !stops.includes(n));
     ok(missing.length === 0, 'Tab reaches every control',
        `missing ${missing.join(', ')} in ${JSON.stringify(stops)}`);
 
@@ -319,8 +321,8 @@ cases.account = async (page, ok, context) => {
            === `Signed in as ${user}`), 'registered and signed in');
 
     await searchFor(page, 'blue t-shirts', /t-shirt/i);
-    await page.getByRole('button',
-                         { name: 'Add Blue Cotton T-Shirt to the cart' }).click();
+    await page.getByRole('button', { name: 'Add Blue Cotton T-Shirt to the '
+                                           + 'cart' }).click();
     const qty = page.getByLabel('Quantity of Blue Cotton T-Shirt');
     ok(await until(async () => (await qty.inputValue()) === '1'),
        'an item in the account\'s cart');
@@ -374,7 +376,8 @@ cases.limited = async (page, ok) => {
         const t = await alert.textContent();
         return /please wait \d+ seconds?/.test(t) && t;
     }, 5000);
-    ok(text, 'the page says "please wait N seconds"', await alert.textContent());
+    ok(text, 'the page says "please wait N seconds"',
+       await alert.textContent());
     const n = Number((text || '').match(/please wait (\d+)/)?.[1]);
     ok(n >= 1 && n <= retry, `N comes from Retry-After (${n} of ${retry})`);
     ok(!(await page.getByLabel('Quantity of Blue Cotton T-Shirt').count()),
@@ -385,12 +388,11 @@ cases.limited = async (page, ok) => {
 // --- the assistant (needs POST /chat, /chat/history, /chat/mode) -------------
 
 async function say(page, text) {
-    const before = await page.locator('#log li.msg.assistant, #log li.msg.error')
-        .count();
+    const replies = '#log li.msg.assistant, #log li.msg.error';
+    const before = await page.locator(replies).count();
     await page.getByLabel('Message to Cartbot').fill(text);
     await page.getByLabel('Message to Cartbot').press('Enter');
-    const reply = page.locator('#log li.msg.assistant, #log li.msg.error')
-        .nth(before);
+    const reply = page.locator(replies).nth(before);
     const done = await until(async () =>
         await reply.count() && (await reply.getAttribute('aria-busy')) === null,
         30000);
@@ -437,7 +439,8 @@ cases.chat = async (page, ok) => {
        'the quantity changed to 3 in the panel');
 
     await page.setViewportSize(DESKTOP);
-    await page.screenshot({ path: `${shots}/desktop-chat.png`, fullPage: true });
+    await page.screenshot({ path: `${shots}/desktop-chat.png`,
+                            fullPage: true });
     await page.setViewportSize(PHONE);
     ok(await noSideScroll(page), 'no sideways scrolling at 390px, with a chat');
     await page.screenshot({ path: `${shots}/phone-chat.png`, fullPage: true });
@@ -458,7 +461,8 @@ cases.chat = async (page, ok) => {
        'with the total');
     ok(await until(async () => (await apiCart(page)).status === 'completed'),
        'the session is completed');
-    await page.screenshot({ path: `${shots}/desktop-order.png`, fullPage: true });
+    await page.screenshot({ path: `${shots}/desktop-order.png`,
+                            fullPage: true });
 };
 
 cases['chat-limited'] = async (page, ok) => {
