@@ -11,6 +11,7 @@ packages=(
     nginx-core nginx-dev
     libyajl-dev libcurl4-openssl-dev libssl-dev libpcre2-dev zlib1g-dev
     perl nodejs npm curl procps openssl wrk
+    chromium        # the web page's browser test (t/30-web.t)
 )
 
 missing=()
@@ -46,8 +47,13 @@ if [ ${#missing[@]} -gt 0 ]; then
     fi
 fi
 
-cd "$top/tools/surreal-dev"
-if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
-    echo "installing the dev database (npm ci)"
-    npm ci --no-audit --no-fund --loglevel=error
-fi
+# the dev database, and the browser test's driver (playwright-core drives
+# Debian's chromium: no browser download)
+export PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1
+for dir in tools/surreal-dev t/web; do
+    cd "$top/$dir"
+    if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+        echo "installing the npm packages of $dir (npm ci)"
+        npm ci --no-audit --no-fund --loglevel=error
+    fi
+done

@@ -78,6 +78,7 @@ sed -e "s/listen       8080;/listen       $port;/" "$top/conf/cartbot.conf" \
 sed -i -e "s/server     127.0.0.1:8000 /server     127.0.0.1:$db_port /" \
     "$prefix/conf/cartbot/upstreams.conf"
 ln -sfn "$build/modules" "$prefix/modules"
+ln -sfn "$top/web" "$prefix/web"          # the chat page (cartbot/web.conf)
 
 "$nginx" -t -q -p "$prefix/" -c conf/cartbot.conf -e logs/error.log
 
