@@ -146,6 +146,7 @@ typedef struct {
     yajl_val                       cart_json;
     yajl_val                       order_json;
     long long                      seq;        /* the assistant message */
+    unsigned                       stream:1;   /* Server-Sent Events */
     unsigned                       success:1;
     unsigned                       keep_shown:1;
 } ngx_http_cartbot_chat_ctx_t;
@@ -172,6 +173,8 @@ static ngx_int_t ngx_http_cartbot_chat_acted(ngx_http_request_t *r,
     ngx_http_cartbot_chat_ctx_t *ctx);
 static ngx_int_t ngx_http_cartbot_chat_answer(ngx_http_request_t *r,
     ngx_http_cartbot_chat_ctx_t *ctx);
+static ngx_int_t ngx_http_cartbot_chat_send_events(ngx_http_request_t *r,
+    ngx_http_cartbot_chat_ctx_t *ctx, cartbot_buf_t *result);
 static ngx_int_t ngx_http_cartbot_chat_answer_history(ngx_http_request_t *r,
     ngx_http_cartbot_chat_ctx_t *ctx);
 static ngx_http_cartbot_call_t *ngx_http_cartbot_chat_call(
@@ -449,6 +452,47 @@ ngx_http_cartbot_chat_handler(ngx_http_request_t *r)
 }
 
 
+/* Accept: text/event-stream */
+
+static ngx_uint_t
+ngx_http_cartbot_chat_wants_events(ngx_http_request_t *r)
+{
+    ngx_str_t         *accept;
+    ngx_table_elt_t   *h;
+    ngx_list_part_t   *part;
+    ngx_uint_t         i;
+
+    part = &r->headers_in.headers.part;
+    h = part->elts;
+
+    for (i = 0; /* void */; i++) {
+
+        if (i >= part->nelts) {
+            if (part->next == NULL) {
+                return 0;
+            }
+
+            part = part->next;
+            h = part->elts;
+            i = 0;
+        }
+
+        if (h[i].key.len == 6
+            && ngx_strncasecmp(h[i].key.data, (u_char *) "accept", 6) == 0)
+        {
+            accept = &h[i].value;
+
+            if (ngx_strlcasestrn(accept->data, accept->data + accept->len,
+                                 (u_char *) "text/event-stream", 17 - 1)
+                != NULL)
+            {
+                return 1;
+            }
+        }
+    }
+}
+
+
 static void
 ngx_http_cartbot_chat_body(ngx_http_request_t *r)
 {
@@ -496,6 +540,18 @@ ngx_http_cartbot_chat_body(ngx_http_request_t *r)
         ngx_http_finalize_request(r, rc);
         return;
     }
+
+    v = cartbot_json_get(body, "stream");
+
+    if (v && !YAJL_IS_TRUE(v) && !YAJL_IS_FALSE(v)) {
+        rc = ngx_http_cartbot_send_error(r, 422, "invalid_stream",
+                                         "stream must be true or false");
+        ngx_http_finalize_request(r, rc);
+        return;
+    }
+
+    ctx->stream = (v && YAJL_IS_TRUE(v))
+                  || ngx_http_cartbot_chat_wants_events(r);
 
     ctx->said.data = (u_char *) said;
     ctx->said.len = ngx_strlen(said);
@@ -2224,7 +2280,59 @@ ngx_http_cartbot_chat_answer(ngx_http_request_t *r,
                                ngx_current_msec - ctx->start)
                    - h->value.data;
 
-    return ngx_http_cartbot_send_buf(r, NGX_HTTP_OK, &b);
+    if (!ctx->stream) {
+        return ngx_http_cartbot_send_buf(r, NGX_HTTP_OK, &b);
+    }
+
+    return ngx_http_cartbot_chat_send_events(r, ctx, &b);
+}
+
+
+/*
+ * The answer as Server-Sent Events: the reply in pieces, then the whole
+ * result.  (The reply is known at once here; a model's answer is passed
+ * on as it streams in.)
+ */
+
+static ngx_int_t
+ngx_http_cartbot_chat_send_events(ngx_http_request_t *r,
+    ngx_http_cartbot_chat_ctx_t *ctx, cartbot_buf_t *result)
+{
+    cartbot_buf_t     sse;
+    ngx_table_elt_t  *h;
+    static ngx_str_t  type = ngx_string("text/event-stream");
+
+    cartbot_buf_init(&sse, ctx->mem, result->len + 2 * ctx->reply.len + 256);
+
+    if (cartbot_chat_sse_text(&sse, ctx->reply.data, ctx->reply.len, 24)
+        != 0
+        || cartbot_chat_sse(&sse, "result", result->data, result->len) != 0)
+    {
+        return NGX_ERROR;
+    }
+
+    h = ngx_list_push(&r->headers_out.headers);
+    if (h == NULL) {
+        return NGX_ERROR;
+    }
+
+    h->hash = 1;
+    ngx_str_set(&h->key, "Cache-Control");
+    ngx_str_set(&h->value, "no-cache");
+
+    /* an nginx in front passes the events on as they come */
+
+    h = ngx_list_push(&r->headers_out.headers);
+    if (h == NULL) {
+        return NGX_ERROR;
+    }
+
+    h->hash = 1;
+    ngx_str_set(&h->key, "X-Accel-Buffering");
+    ngx_str_set(&h->value, "no");
+
+    return ngx_http_cartbot_send_typed(r, NGX_HTTP_OK, &type,
+                                       (u_char *) sse.data, sse.len);
 }
 
 

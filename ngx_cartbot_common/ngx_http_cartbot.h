@@ -316,6 +316,8 @@ ngx_int_t ngx_http_cartbot_unescape_arg(ngx_http_request_t *r,
 /* responses */
 ngx_int_t ngx_http_cartbot_send_json(ngx_http_request_t *r,
     ngx_uint_t status, u_char *data, size_t len);
+ngx_int_t ngx_http_cartbot_send_typed(ngx_http_request_t *r,
+    ngx_uint_t status, ngx_str_t *type, u_char *data, size_t len);
 ngx_int_t ngx_http_cartbot_send_buf(ngx_http_request_t *r, ngx_uint_t status,
     cartbot_buf_t *b);
 ngx_int_t ngx_http_cartbot_send_error(ngx_http_request_t *r,

@@ -198,13 +198,23 @@ ngx_int_t
 ngx_http_cartbot_send_json(ngx_http_request_t *r, ngx_uint_t status,
     u_char *data, size_t len)
 {
+    static ngx_str_t  json = ngx_string("application/json");
+
+    return ngx_http_cartbot_send_typed(r, status, &json, data, len);
+}
+
+
+ngx_int_t
+ngx_http_cartbot_send_typed(ngx_http_request_t *r, ngx_uint_t status,
+    ngx_str_t *type, u_char *data, size_t len)
+{
     ngx_int_t     rc;
     ngx_buf_t    *b;
     ngx_chain_t   out;
 
     r->headers_out.status = status;
     r->headers_out.content_length_n = len;
-    ngx_str_set(&r->headers_out.content_type, "application/json");
+    r->headers_out.content_type = *type;
     r->headers_out.content_type_len = r->headers_out.content_type.len;
     r->headers_out.content_type_lowcase = NULL;
 

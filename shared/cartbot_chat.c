@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "cartbot_chat.h"
+#include "cartbot_json.h"
 
 
 #define CARTBOT_CHAT_WORD_MAX  32
@@ -346,4 +347,40 @@ cartbot_chat_pick(const char *phrase, const char *colour,
     }
 
     return CARTBOT_CHAT_PICK_AMBIGUOUS;
+}
+
+
+int
+cartbot_chat_sse(cartbot_buf_t *b, const char *event, const char *json,
+    size_t len)
+{
+    cartbot_buf_printf(b, "event: %s\ndata: ", event);
+    cartbot_buf_add(b, json, len);
+    cartbot_buf_add_str(b, "\n\n");
+
+    return b->failed ? -1 : 0;
+}
+
+
+int
+cartbot_chat_sse_text(cartbot_buf_t *b, const char *text, size_t len,
+    size_t piece)
+{
+    size_t  start, i;
+
+    start = 0;
+
+    for (i = 0; i < len; i++) {
+        if (i + 1 < len && (text[i] != ' ' || i + 1 - start < piece)) {
+            continue;
+        }
+
+        cartbot_buf_add_str(b, "event: delta\ndata: {\"text\":");
+        cartbot_json_add_string(b, text + start, i + 1 - start);
+        cartbot_buf_add_str(b, "}\n\n");
+
+        start = i + 1;
+    }
+
+    return b->failed ? -1 : 0;
 }

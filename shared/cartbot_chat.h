@@ -43,6 +43,21 @@ cartbot_chat_pick_e cartbot_chat_pick(const char *phrase, const char *colour,
     const cartbot_chat_candidate_t *c, size_t n, size_t *chosen,
     size_t *tied, size_t *ntied);
 
+/*
+ * Server-Sent Events: "event: NAME\ndata: JSON\n\n".  The JSON must be on
+ * one line (cartbot_json output is).
+ */
+int cartbot_chat_sse(cartbot_buf_t *b, const char *event, const char *json,
+    size_t len);
+
+/*
+ * The text as "delta" events of {"text": ...}, cut after a space once a
+ * piece has at least piece bytes, so that words (and UTF-8) stay whole
+ * and the pieces joined are the text.
+ */
+int cartbot_chat_sse_text(cartbot_buf_t *b, const char *text, size_t len,
+    size_t piece);
+
 /* how much of the phrase the text has, 0..1 (exposed for tests) */
 double cartbot_chat_fit(const char *phrase, size_t plen, const char *text,
     size_t tlen);

@@ -12,6 +12,7 @@ use warnings;
 use FindBin;
 use lib "$FindBin::Bin/lib";
 
+use JSON::PP;
 use Test::More;
 
 use Cartbot::Test;
@@ -217,6 +218,34 @@ like($r->{json}{response}, qr/changed/, 'a cart that changed is shown again');
 ok(!$r->{json}{order}, 'and not ordered');
 $r = say_($dave, 'no');
 like($r->{json}{response}, qr/haven't placed/, '"no" cancels');
+
+# --- streaming ---------------------------------------------------------------
+
+my $erin = shopper();
+$r = $t->post('/chat', headers => $erin->{headers},
+    json => { session_id => $erin->{sid}, stream => JSON::PP::true(),
+              message => 'add 2 blue t-shirts' });
+is($r->{status}, 200, 'a streamed answer');
+like($r->{headers}{'content-type'}, qr{^text/event-stream}, 'as events');
+my @events = $r->{content} =~ /event: (\w+)\ndata: ([^\n]*)\n\n/g;
+my (@pieces, $result);
+while (my ($event, $data) = splice @events, 0, 2) {
+    push @pieces, JSON::PP::decode_json($data)->{text} if $event eq 'delta';
+    $result = JSON::PP::decode_json($data) if $event eq 'result';
+}
+cmp_ok(scalar @pieces, '>', 1, 'the reply in several pieces');
+ok($result, 'then the whole result');
+is(join('', @pieces), $result->{response}, 'the pieces make the reply');
+is($result->{actions}[0]{product_id}, 'product:tee_blue_cotton',
+    'the result carries the action');
+is($t->post('/chat', headers => { %{ $erin->{headers} },
+        Accept => 'text/event-stream' },
+    json => { session_id => $erin->{sid}, message => 'view my cart' })
+    ->{headers}{'content-type'}, 'text/event-stream',
+    'Accept: text/event-stream streams too');
+is($t->post('/chat', headers => $erin->{headers},
+    json => { session_id => $erin->{sid}, stream => 'yes',
+              message => 'hi' })->{status}, 422, 'stream must be boolean');
 
 # --- history -------------------------------------------------------------------
 

@@ -85,8 +85,33 @@ test_chat_pick(cartbot_mem_t *mem)
 }
 
 
+static void
+test_chat_sse(cartbot_mem_t *mem)
+{
+    cartbot_buf_t  b;
+
+    cartbot_buf_init(&b, mem, 0);
+    CARTBOT_CHECK(cartbot_chat_sse_text(&b, "Done! I've added 2 \xc3\x97 "
+                                        "tea", 25, 8) == 0);
+    CARTBOT_CHECK_STR(cartbot_buf_cstr(&b),
+                      "event: delta\ndata: {\"text\":\"Done! I've \"}\n\n"
+                      "event: delta\ndata: {\"text\":\"added 2 \"}\n\n"
+                      "event: delta\ndata: {\"text\":\"\xc3\x97 tea\"}\n\n");
+
+    cartbot_buf_init(&b, mem, 0);
+    CARTBOT_CHECK(cartbot_chat_sse_text(&b, "", 0, 8) == 0);
+    CARTBOT_CHECK(b.len == 0);
+
+    cartbot_buf_init(&b, mem, 0);
+    CARTBOT_CHECK(cartbot_chat_sse(&b, "result", "{\"a\":1}", 7) == 0);
+    CARTBOT_CHECK_STR(cartbot_buf_cstr(&b),
+                      "event: result\ndata: {\"a\":1}\n\n");
+}
+
+
 const cartbot_test_t  cartbot_chat_tests[] = {
     { "chat: how well a phrase fits a name", test_chat_fit },
     { "chat: picking the product meant", test_chat_pick },
+    { "chat: server-sent events", test_chat_sse },
     { NULL, NULL }
 };
