@@ -72,8 +72,6 @@ typedef struct {
 
 static ngx_int_t ngx_http_cartbot_db_issue(ngx_http_request_t *r,
     ngx_http_cartbot_db_query_t *q, ngx_uint_t state);
-static ngx_int_t ngx_http_cartbot_db_add_header(ngx_list_t *headers,
-    const char *key, ngx_str_t *value);
 static ngx_int_t ngx_http_cartbot_db_done(ngx_http_request_t *sr, void *data,
     ngx_int_t rc);
 static ngx_int_t ngx_http_cartbot_db_step(ngx_http_request_t *r,
@@ -111,7 +109,6 @@ static void ngx_http_cartbot_db_query_resume(ngx_http_request_t *r,
     ngx_http_cartbot_ctx_t *ctx);
 
 
-static ngx_str_t  ngx_http_cartbot_db_post = ngx_string("POST");
 
 
 ngx_http_cartbot_db_query_t *
@@ -206,10 +203,8 @@ ngx_http_cartbot_db_issue(ngx_http_request_t *r,
     ngx_http_cartbot_db_query_t *q, ngx_uint_t state)
 {
     ngx_str_t                    *uri, *args, *body, value, id, empty;
-    ngx_buf_t                    *b;
     ngx_list_t                    headers;
     ngx_http_request_t           *sr;
-    ngx_http_request_body_t      *rb;
     ngx_http_cartbot_db_sr_t     *srd;
     ngx_http_cartbot_db_conf_t   *conf;
     ngx_http_post_subrequest_t   *ps;
@@ -237,7 +232,7 @@ ngx_http_cartbot_db_issue(ngx_http_request_t *r,
 
     ngx_str_set(&value, "application/json");
 
-    if (ngx_http_cartbot_db_add_header(&headers, "Accept", &value) != NGX_OK) {
+    if (ngx_http_cartbot_add_header(&headers, "Accept", &value) != NGX_OK) {
         return NGX_ERROR;
     }
 
@@ -248,7 +243,7 @@ ngx_http_cartbot_db_issue(ngx_http_request_t *r,
         ngx_str_set(&value, "text/plain; charset=utf-8");
     }
 
-    if (ngx_http_cartbot_db_add_header(&headers, "Content-Type", &value)
+    if (ngx_http_cartbot_add_header(&headers, "Content-Type", &value)
         != NGX_OK)
     {
         return NGX_ERROR;
@@ -263,7 +258,7 @@ ngx_http_cartbot_db_issue(ngx_http_request_t *r,
 
         ngx_sprintf(value.data, "Bearer %V", &q->token);
 
-        if (ngx_http_cartbot_db_add_header(&headers, "Authorization", &value)
+        if (ngx_http_cartbot_add_header(&headers, "Authorization", &value)
             != NGX_OK)
         {
             return NGX_ERROR;
@@ -271,9 +266,9 @@ ngx_http_cartbot_db_issue(ngx_http_request_t *r,
     }
 
     if (conf->ns.len
-        && (ngx_http_cartbot_db_add_header(&headers, "surreal-ns", &conf->ns)
+        && (ngx_http_cartbot_add_header(&headers, "surreal-ns", &conf->ns)
             != NGX_OK
-            || ngx_http_cartbot_db_add_header(&headers, "surreal-db",
+            || ngx_http_cartbot_add_header(&headers, "surreal-db",
                                               &conf->db)
                != NGX_OK))
     {
@@ -283,7 +278,7 @@ ngx_http_cartbot_db_issue(ngx_http_request_t *r,
     ngx_http_cartbot_request_id(r, &id);
 
     if (id.len
-        && ngx_http_cartbot_db_add_header(&headers, "X-Request-Id", &id)
+        && ngx_http_cartbot_add_header(&headers, "X-Request-Id", &id)
            != NGX_OK)
     {
         return NGX_ERROR;
@@ -299,66 +294,17 @@ ngx_http_cartbot_db_issue(ngx_http_request_t *r,
         return NGX_ERROR;
     }
 
-    rb = ngx_pcalloc(r->pool, sizeof(ngx_http_request_body_t));
-    if (rb == NULL) {
-        return NGX_ERROR;
-    }
-
-    b = ngx_calloc_buf(r->pool);
-    if (b == NULL) {
-        return NGX_ERROR;
-    }
-
-    b->temporary = 1;
-    b->start = body->data;
-    b->pos = body->data;
-    b->last = body->data + body->len;
-    b->end = b->last;
-    b->last_buf = 1;
-
-    rb->bufs = ngx_alloc_chain_link(r->pool);
-    if (rb->bufs == NULL) {
-        return NGX_ERROR;
-    }
-
-    rb->bufs->buf = b;
-    rb->bufs->next = NULL;
-    rb->buf = b;
-
     srd->query = q;
     srd->seq = q->seq + 1;
 
     ps->handler = ngx_http_cartbot_db_done;
     ps->data = srd;
 
-    if (ngx_http_subrequest(r, uri, args, &sr, ps,
-                            NGX_HTTP_SUBREQUEST_IN_MEMORY
-                            |NGX_HTTP_SUBREQUEST_WAITED)
+    if (ngx_http_cartbot_post(r, uri, args, &headers, body, ps, &sr)
         != NGX_OK)
     {
         return NGX_ERROR;
     }
-
-    sr->method = NGX_HTTP_POST;
-    sr->method_name = ngx_http_cartbot_db_post;
-    sr->request_body = rb;
-
-    /*
-     * headers_in is a struct copy of the client's: replace the header list
-     * so that nothing of the client (Authorization, Cookie) reaches the
-     * database, and the proxy sends exactly these headers.  The list
-     * header was copied by value: its "last" must point into the copy.
-     */
-
-    sr->headers_in.headers = headers;
-    sr->headers_in.headers.last = &sr->headers_in.headers.part;
-
-    sr->headers_in.content_length_n = body->len;
-    sr->headers_in.content_length = NULL;
-    sr->headers_in.content_type = NULL;
-    sr->headers_in.chunked = 0;
-    sr->headers_in.transfer_encoding = NULL;
-    sr->headers_in.authorization = NULL;
 
     q->seq++;
     q->state = state;
@@ -368,40 +314,6 @@ ngx_http_cartbot_db_issue(ngx_http_request_t *r,
                    "cartbot db: %s \"%V\" #%ui",
                    state == NGX_HTTP_CARTBOT_DB_SIGNIN ? "signin" : "sql",
                    uri, q->seq);
-
-    return NGX_OK;
-}
-
-
-static ngx_int_t
-ngx_http_cartbot_db_add_header(ngx_list_t *headers, const char *key,
-    ngx_str_t *value)
-{
-    size_t            len;
-    ngx_table_elt_t  *h;
-
-    h = ngx_list_push(headers);
-    if (h == NULL) {
-        return NGX_ERROR;
-    }
-
-    len = ngx_strlen(key);
-
-    h->hash = 1;
-    h->key.len = len;
-    h->key.data = (u_char *) key;
-    h->value = *value;
-
-    h->lowcase_key = ngx_pnalloc(headers->pool, len);
-    if (h->lowcase_key == NULL) {
-        return NGX_ERROR;
-    }
-
-    ngx_strlow(h->lowcase_key, (u_char *) key, len);
-
-#if (nginx_version >= 1023000)
-    h->next = NULL;
-#endif
 
     return NGX_OK;
 }

@@ -531,3 +531,113 @@ ngx_http_cartbot_set_op(ngx_conf_t *cf, ngx_command_t *cmd, void *conf,
 
     return NGX_CONF_OK;
 }
+
+
+/*
+ * An in-memory POST subrequest to uri with exactly these headers and this
+ * body: nothing of the client's request (Authorization, Cookie, body)
+ * reaches the service behind uri.
+ */
+
+ngx_int_t
+ngx_http_cartbot_post(ngx_http_request_t *r, ngx_str_t *uri, ngx_str_t *args,
+    ngx_list_t *headers, ngx_str_t *body, ngx_http_post_subrequest_t *ps,
+    ngx_http_request_t **psr)
+{
+    ngx_buf_t                *b;
+    ngx_http_request_t       *sr;
+    ngx_http_request_body_t  *rb;
+    static ngx_str_t          post = ngx_string("POST");
+
+    rb = ngx_pcalloc(r->pool, sizeof(ngx_http_request_body_t));
+    if (rb == NULL) {
+        return NGX_ERROR;
+    }
+
+    b = ngx_calloc_buf(r->pool);
+    if (b == NULL) {
+        return NGX_ERROR;
+    }
+
+    b->temporary = 1;
+    b->start = body->data;
+    b->pos = body->data;
+    b->last = body->data + body->len;
+    b->end = b->last;
+    b->last_buf = 1;
+
+    rb->bufs = ngx_alloc_chain_link(r->pool);
+    if (rb->bufs == NULL) {
+        return NGX_ERROR;
+    }
+
+    rb->bufs->buf = b;
+    rb->bufs->next = NULL;
+    rb->buf = b;
+
+    if (ngx_http_subrequest(r, uri, args, &sr, ps,
+                            NGX_HTTP_SUBREQUEST_IN_MEMORY
+                            |NGX_HTTP_SUBREQUEST_WAITED)
+        != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    sr->method = NGX_HTTP_POST;
+    sr->method_name = post;
+    sr->request_body = rb;
+
+    /*
+     * headers_in is a struct copy of the client's: replace the header list
+     * so that the proxy sends exactly these headers.  The list header was
+     * copied by value: its "last" must point into the copy.
+     */
+
+    sr->headers_in.headers = *headers;
+    sr->headers_in.headers.last = &sr->headers_in.headers.part;
+
+    sr->headers_in.content_length_n = body->len;
+    sr->headers_in.content_length = NULL;
+    sr->headers_in.content_type = NULL;
+    sr->headers_in.chunked = 0;
+    sr->headers_in.transfer_encoding = NULL;
+    sr->headers_in.authorization = NULL;
+
+    *psr = sr;
+
+    return NGX_OK;
+}
+
+
+ngx_int_t
+ngx_http_cartbot_add_header(ngx_list_t *headers, const char *key,
+    ngx_str_t *value)
+{
+    size_t            len;
+    ngx_table_elt_t  *h;
+
+    h = ngx_list_push(headers);
+    if (h == NULL) {
+        return NGX_ERROR;
+    }
+
+    len = ngx_strlen(key);
+
+    h->hash = 1;
+    h->key.len = len;
+    h->key.data = (u_char *) key;
+    h->value = *value;
+
+    h->lowcase_key = ngx_pnalloc(headers->pool, len);
+    if (h->lowcase_key == NULL) {
+        return NGX_ERROR;
+    }
+
+    ngx_strlow(h->lowcase_key, (u_char *) key, len);
+
+#if (nginx_version >= 1023000)
+    h->next = NULL;
+#endif
+
+    return NGX_OK;
+}

@@ -20,6 +20,7 @@ extern const cartbot_test_t  cartbot_embed_tests[];
 extern const cartbot_test_t  cartbot_rank_tests[];
 extern const cartbot_test_t  cartbot_nlu_tests[];
 extern const cartbot_test_t  cartbot_chat_tests[];
+extern const cartbot_test_t  cartbot_llm_tests[];
 extern const cartbot_test_t  cartbot_product_tests[];
 
 static const cartbot_test_t  *cartbot_test_groups[] = {
@@ -34,6 +35,7 @@ static const cartbot_test_t  *cartbot_test_groups[] = {
     cartbot_rank_tests,
     cartbot_nlu_tests,
     cartbot_chat_tests,
+    cartbot_llm_tests,
     cartbot_product_tests,
     NULL
 };
