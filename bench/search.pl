@@ -279,10 +279,13 @@ for my $m (@modes) {
     my ($slowest) = sort { $single{$m}{$b} <=> $single{$m}{$a} }
         keys %{ $single{$m} };
 
+    my $pass = 0;
+    $pass += $_ for @ms;
     printf "  %-8s %2d/%d answered 200 with hits; median %6.0f ms, "
-        . "slowest %6.0f ms (\"%s\"), %d over 5 s\n", $m,
+        . "slowest %6.0f ms (\"%s\"), %d over 5 s; the pass %.0f s\n", $m,
         scalar(@queries) - $bad, scalar @queries, median(@ms),
-        @ms ? ($ms[-1], $slowest) : (0, ''), scalar grep { $_ > 5000 } @ms;
+        @ms ? ($ms[-1], $slowest) : (0, ''), scalar(grep { $_ > 5000 } @ms),
+        $pass / 1000;
 }
 
 if (@failures) {
