@@ -137,7 +137,7 @@ printf "machine: %s, %s cores, load average %s; nginx 1 worker; dev "
     . "database in memory; wrk runs of at least %d s\n", $cpu, $cores,
     loadavg(), $seconds;
 
-# --- the database, the catalog, the import ----------------------------------
+# --- the database, the catalog, the import -----------------------------------
 
 my $t = Cartbot::Test->new(workers => 1);
 
@@ -251,7 +251,7 @@ sub search {
     return $r;
 }
 
-# --- 1. sanity: every query once in every mode: 200 with hits ---------------
+# --- 1. sanity: every query once in every mode: 200 with hits ----------------
 
 my (%single, %vector_hits);
 
@@ -329,7 +329,7 @@ my @vectors = map { [split /\t/] } split /\n/, `$embed < $qfile`;
 die "embed_query: " . scalar(@vectors) . " vectors\n"
     unless @vectors == @queries;
 
-# --- 2. where the vector time goes --------------------------------------------
+# --- 2. where the vector time goes -------------------------------------------
 
 my $fields = 'id, name, description, specs, price, category, sub_category,'
     . ' score AS rating, stock_quantity, image_url';
@@ -387,7 +387,7 @@ printf "the engine alone (root, median of 3): name @@ 'skillet' %.0f ms, "
     map { median(@{ $floor{$_} }) } 'match', 'bm25', 'knn ef10',
     'knn ef400';
 
-# --- 3. wrk --------------------------------------------------------------------
+# --- 3. wrk ------------------------------------------------------------------
 
 # the queries in a fixed shuffled order (xorshift32, Fisher-Yates)
 my $x = 2463534242;
@@ -439,7 +439,8 @@ close $fh;
 sub wrk {
     my ($path, $conns, $duration) = @_;
     my $url = 'http://127.0.0.1:' . $t->port . $path;
-    my $out = qx{wrk -t1 -c$conns -d${duration}s --timeout 600s --latency -s $lua $url 2>&1};
+    my $out = qx{wrk -t1 -c$conns -d${duration}s --timeout 600s --latency \
+        -s $lua $url 2>&1};
     my %p;
     for my $q (qw/ 50 99 /) {
         my ($v, $u) = $out =~ /^\s+$q(?:\.000)?%\s+([\d.]+)(us|ms|s|m|h)\b/m;
@@ -510,7 +511,7 @@ for my $c (@concurrency) {
     }
 }
 
-# --- 4. recall@10 of the vector search ----------------------------------------
+# --- 4. recall@10 of the vector search ---------------------------------------
 
 wait_idle();
 
