@@ -131,13 +131,15 @@ static ngx_int_t ngx_http_cartbot_product_answer_recommend(
     ngx_http_request_t *r, ngx_http_cartbot_product_ctx_t *ctx,
     yajl_val value);
 static void ngx_http_cartbot_product_search_body(ngx_http_request_t *r);
+static void ngx_http_cartbot_product_search_terms(cartbot_buf_t *terms,
+    const char *q, size_t n);
 static void ngx_http_cartbot_product_resume(ngx_http_request_t *r,
     ngx_http_cartbot_ctx_t *ctx);
 static ngx_int_t ngx_http_cartbot_product_answer_read(ngx_http_request_t *r,
     yajl_val value);
 static ngx_int_t ngx_http_cartbot_product_answer_search(
     ngx_http_request_t *r, ngx_http_cartbot_product_ctx_t *ctx,
-    yajl_val value);
+    yajl_val fulltext, yajl_val vector);
 static ngx_int_t ngx_http_cartbot_product_start(ngx_http_request_t *r,
     ngx_http_cartbot_product_ctx_t *ctx, cartbot_surreal_query_t *sq);
 static ngx_int_t ngx_http_cartbot_product_arg(ngx_http_request_t *r,
@@ -834,9 +836,10 @@ ngx_http_cartbot_product_search_body(ngx_http_request_t *r)
     double                                lo, hi;
     yajl_val                              body, v;
     ngx_int_t                             rc;
+    ngx_uint_t                            embedded;
     long long                             limit;
     const char                           *q, *category;
-    cartbot_buf_t                         sql, filters, vector;
+    cartbot_buf_t                         sql, filters, vector, terms;
     cartbot_mem_t                        *mem;
     cartbot_surreal_query_t               sq;
     ngx_http_cartbot_product_ctx_t       *ctx;
@@ -965,47 +968,69 @@ ngx_http_cartbot_product_search_body(ngx_http_request_t *r)
         }
     }
 
-    cartbot_surreal_bind(&sq, "q", q, n);
+    /* the full-text terms: the query's words without the stop words */
 
-    /* both lists as one request, the fusion in C */
+    cartbot_buf_init(&terms, mem, n + 1);
+    ngx_http_cartbot_product_search_terms(&terms, q, n);
+
+    if (terms.failed) {
+        rc = NGX_HTTP_INTERNAL_SERVER_ERROR;
+        goto done;
+    }
+
+    if (terms.len) {
+        cartbot_surreal_bind(&sq, "q", terms.data, terms.len);
+
+    } else {
+        cartbot_surreal_bind(&sq, "q", q, n);
+    }
+
+    /*
+     * Both lists as one request, the fusion in C: the last two statements
+     * are the full-text and the vector list.  Each is a top-level SELECT:
+     * inside LET $x = (SELECT ...) the engine answers the KNN operator
+     * about ten times slower (bench/README, "Product search").
+     */
 
     cartbot_buf_init(&sql, mem, 8192);
 
+    embedded = plcf->mode != NGX_HTTP_CARTBOT_SEARCH_FULLTEXT
+               && cartbot_embed_text(q, n, vec) != 0;
+
+    if (embedded) {
+        cartbot_buf_init(&vector, mem, CARTBOT_EMBED_DIM * 12);
+        cartbot_embed_add_json(&vector, vec, CARTBOT_EMBED_DIM);
+
+        cartbot_buf_printf(&sql, "LET $vq = %.*s;",
+                           (int) vector.len, vector.data);
+    }
+
     if (plcf->mode != NGX_HTTP_CARTBOT_SEARCH_VECTOR) {
         cartbot_buf_printf(&sql,
-            "LET $ft = (SELECT " NGX_HTTP_CARTBOT_PRODUCT_FIELDS ","
+            "SELECT " NGX_HTTP_CARTBOT_PRODUCT_FIELDS ","
             " search::score(1) + search::score(2) AS relevance,"
             " search::highlight('<b>', '</b>', 1) AS highlight"
             " FROM product WHERE (name @1,OR@ $q OR description @2,OR@ $q)"
-            "%.*s ORDER BY relevance DESC LIMIT %d);",
+            "%.*s ORDER BY relevance DESC LIMIT %d;",
             (int) filters.len, filters.data ? filters.data : "",
             NGX_HTTP_CARTBOT_SEARCH_CANDIDATES);
 
     } else {
-        cartbot_buf_add_str(&sql, "LET $ft = [];");
+        cartbot_buf_add_str(&sql, "RETURN [];");
     }
 
-    if (plcf->mode != NGX_HTTP_CARTBOT_SEARCH_FULLTEXT
-        && cartbot_embed_text(q, n, vec) != 0)
-    {
-        cartbot_buf_init(&vector, mem, CARTBOT_EMBED_DIM * 12);
-        cartbot_embed_add_json(&vector, vec, CARTBOT_EMBED_DIM);
-
+    if (embedded) {
         cartbot_buf_printf(&sql,
-            "LET $vq = %.*s;"
-            "LET $vt = (SELECT " NGX_HTTP_CARTBOT_PRODUCT_FIELDS ","
+            "SELECT " NGX_HTTP_CARTBOT_PRODUCT_FIELDS ","
             " vector::similarity::cosine(embedding, $vq) AS relevance"
             " FROM product WHERE embedding <|%d,64|> $vq%.*s"
-            " ORDER BY relevance DESC);",
-            (int) vector.len, vector.data,
+            " ORDER BY relevance DESC;",
             NGX_HTTP_CARTBOT_SEARCH_CANDIDATES,
             (int) filters.len, filters.data ? filters.data : "");
 
     } else {
-        cartbot_buf_add_str(&sql, "LET $vt = [];");
+        cartbot_buf_add_str(&sql, "RETURN [];");
     }
-
-    cartbot_buf_add_str(&sql, "RETURN { fulltext: $ft, vector: $vt };");
 
     if (sql.failed || cartbot_buf_cstr(&sql) == NULL) {
         rc = NGX_HTTP_INTERNAL_SERVER_ERROR;
@@ -1023,6 +1048,53 @@ ngx_http_cartbot_product_search_body(ngx_http_request_t *r)
 done:
 
     ngx_http_finalize_request(r, rc);
+}
+
+
+/*
+ * The words of a query joined by spaces, without English stop words (the
+ * embedding's list) and punctuation: with @OR@, "for", "the" or the "-"
+ * of "t-shirt" each match most of the catalog, and every match is read,
+ * scored and sorted (ten times the time of the other words; bench/README,
+ * "Product search").  A query of stop words only keeps all its words.
+ */
+
+static void
+ngx_http_cartbot_product_search_terms(cartbot_buf_t *terms, const char *q,
+    size_t n)
+{
+    char           stem[64];
+    size_t         i, start;
+    u_char         c;
+
+    for (i = 0; i < n; /* void */) {
+        c = (u_char) q[i];
+
+        if (!isalnum(c) && c < 0x80) {
+            i++;
+            continue;
+        }
+
+        for (start = i; i < n; i++) {
+            c = (u_char) q[i];
+
+            if (!isalnum(c) && c < 0x80) {
+                break;
+            }
+        }
+
+        if (cartbot_embed_stem(q + start, i - start, stem, sizeof(stem))
+            == 0)
+        {
+            continue;
+        }
+
+        if (terms->len) {
+            cartbot_buf_add_char(terms, ' ');
+        }
+
+        cartbot_buf_add(terms, q + start, i - start);
+    }
 }
 
 
@@ -1083,7 +1155,10 @@ ngx_http_cartbot_product_resume(ngx_http_request_t *r,
         break;
 
     case NGX_HTTP_CARTBOT_PRODUCT_SEARCH:
-        rc = ngx_http_cartbot_product_answer_search(r, pctx, value);
+        rc = ngx_http_cartbot_product_answer_search(r, pctx,
+                 q->result.nstmts >= 2
+                 ? q->result.stmts[q->result.nstmts - 2].result : NULL,
+                 value);
         break;
 
     case NGX_HTTP_CARTBOT_PRODUCT_RECOMMEND:
@@ -1294,7 +1369,7 @@ ngx_http_cartbot_product_etag(ngx_http_request_t *r, cartbot_buf_t *b,
 
 static ngx_int_t
 ngx_http_cartbot_product_answer_search(ngx_http_request_t *r,
-    ngx_http_cartbot_product_ctx_t *ctx, yajl_val value)
+    ngx_http_cartbot_product_ctx_t *ctx, yajl_val fulltext, yajl_val vector)
 {
     size_t                i, j, nhits;
     yajl_val              lists[2], item, product, hl;
@@ -1310,8 +1385,8 @@ ngx_http_cartbot_product_answer_search(ngx_http_request_t *r,
         return NGX_ERROR;
     }
 
-    lists[0] = cartbot_json_get(value, "fulltext");
-    lists[1] = cartbot_json_get(value, "vector");
+    lists[0] = fulltext;
+    lists[1] = vector;
 
     for (i = 0; i < 2; i++) {
         rl[i].name = i ? "vector" : "fulltext";
