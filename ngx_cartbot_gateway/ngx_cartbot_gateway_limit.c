@@ -163,7 +163,7 @@ ngx_http_cartbot_limit_handler(ngx_http_request_t *r)
     u_char                               *p;
     ngx_str_t                             key;
     ngx_int_t                             rc;
-    ngx_uint_t                            i, tightest, rejected;
+    ngx_uint_t                            i, tightest, rejected, commit;
     ngx_table_elt_t                      *h;
     ngx_http_cartbot_limit_t             *limit;
     ngx_http_cartbot_limit_rate_t        *rate, *best_rate;
@@ -201,7 +201,13 @@ ngx_http_cartbot_limit_handler(ngx_http_request_t *r)
     ngx_memzero(&best, sizeof(cartbot_ratelimit_decision_t));
     best.remaining = (uint32_t) -1;
 
-    /* first ask every limit, without counting */
+    /*
+     * First ask every limit, without counting; then count in every zone.
+     * A single limit is asked and counted at once: a refused request is
+     * not counted anyway.
+     */
+
+    commit = (glcf->limits->nelts == 1);
 
     for (i = 0; i < glcf->limits->nelts; i++) {
         zone = limit[i].zone->data;
@@ -218,7 +224,7 @@ ngx_http_cartbot_limit_handler(ngx_http_request_t *r)
         rate = ngx_http_cartbot_limit_rate(r, &limit[i]);
 
         if (ngx_http_cartbot_limit_check(zone, &key, rate, limit[i].burst,
-                                         0, &d, r->connection->log)
+                                         commit, &d, r->connection->log)
             != NGX_OK)
         {
             return NGX_HTTP_INTERNAL_SERVER_ERROR;
@@ -290,7 +296,7 @@ ngx_http_cartbot_limit_handler(ngx_http_request_t *r)
 
     /* then count, in every zone */
 
-    for (i = 0; i < glcf->limits->nelts; i++) {
+    for (i = 0; !commit && i < glcf->limits->nelts; i++) {
         zone = limit[i].zone->data;
 
         rc = ngx_http_cartbot_limit_key(r, zone, &key);
