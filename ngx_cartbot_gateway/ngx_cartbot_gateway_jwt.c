@@ -617,10 +617,13 @@ ngx_http_cartbot_jwt_value(ngx_http_request_t *r,
     doc = header ? ctx->jwt.header : ctx->jwt.claims;
     value = NULL;
 
+    /* strncmp() stops at a shorter name's NUL; then its length is len */
+
     if (YAJL_IS_OBJECT(doc)) {
         for (i = 0; i < doc->u.object.len; i++) {
-            if (ngx_strlen(doc->u.object.keys[i]) == len
-                && ngx_strncmp(doc->u.object.keys[i], key, len) == 0)
+            if (doc->u.object.keys[i][0] == (char) key[0]
+                && ngx_strncmp(doc->u.object.keys[i], key, len) == 0
+                && doc->u.object.keys[i][len] == '\0')
             {
                 value = doc->u.object.values[i];
                 break;
