@@ -62,6 +62,7 @@ typedef struct {
     ngx_http_cartbot_limit_shctx_t *sh;
     ngx_slab_pool_t                *shpool;
     ngx_array_t                    *keys;       /* complex values */
+    ngx_array_t                    *key_vars;   /* ngx_int_t, see below */
     ngx_str_t                       name;
     ngx_str_t                       key_text;   /* for reload checks */
 } ngx_http_cartbot_limit_zone_t;
@@ -337,13 +338,30 @@ static ngx_int_t
 ngx_http_cartbot_limit_key(ngx_http_request_t *r,
     ngx_http_cartbot_limit_zone_t *zone, ngx_str_t *key)
 {
+    ngx_int_t                 *index;
     ngx_uint_t                 i;
+    ngx_http_variable_value_t *vv;
     ngx_http_complex_value_t  *cv;
 
     cv = zone->keys->elts;
+    index = zone->key_vars->elts;
 
     for (i = 0; i < zone->keys->nelts; i++) {
-        if (ngx_http_complex_value(r, &cv[i], key) != NGX_OK) {
+
+        if (index[i] != NGX_ERROR) {
+            /* a lone variable: its value, as the complex value would copy */
+
+            vv = ngx_http_get_flushed_variable(r, index[i]);
+
+            if (vv == NULL || vv->not_found) {
+                key->len = 0;
+
+            } else {
+                key->data = vv->data;
+                key->len = vv->len;
+            }
+
+        } else if (ngx_http_complex_value(r, &cv[i], key) != NGX_OK) {
             return NGX_ERROR;
         }
 
@@ -880,7 +898,8 @@ ngx_http_cartbot_limit_zone(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 {
     u_char                            *p;
     ssize_t                            size;
-    ngx_str_t                         *value, name;
+    ngx_str_t                         *value, name, var;
+    ngx_int_t                         *index;
     ngx_uint_t                         i;
     ngx_shm_zone_t                    *shm_zone;
     ngx_http_complex_value_t          *cv;
@@ -896,7 +915,8 @@ ngx_http_cartbot_limit_zone(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 
     zone->keys = ngx_array_create(cf->pool, 2,
                                   sizeof(ngx_http_complex_value_t));
-    if (zone->keys == NULL) {
+    zone->key_vars = ngx_array_create(cf->pool, 2, sizeof(ngx_int_t));
+    if (zone->keys == NULL || zone->key_vars == NULL) {
         return NGX_CONF_ERROR;
     }
 
@@ -951,6 +971,41 @@ ngx_http_cartbot_limit_zone(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 
             if (ngx_http_compile_complex_value(&ccv) != NGX_OK) {
                 return NGX_CONF_ERROR;
+            }
+
+            /*
+             * A key that is one variable ("$jwt_claim_sub") is read
+             * without the complex value's script and copy: its index,
+             * else NGX_ERROR ("${a}b", "$1", text).
+             */
+
+            index = ngx_array_push(zone->key_vars);
+            if (index == NULL) {
+                return NGX_CONF_ERROR;
+            }
+
+            *index = NGX_ERROR;
+
+            var.data = cv->value.data + 1;
+            var.len = cv->value.len - 1;
+
+            /* not "$1": a regex capture, no variable */
+
+            if (cv->value.len > 1 && cv->value.data[0] == '$'
+                && !isdigit(var.data[0]))
+            {
+                for (p = var.data; p < var.data + var.len; p++) {
+                    if (!(isalnum(*p) || *p == '_')) {
+                        break;
+                    }
+                }
+
+                if (p == var.data + var.len) {
+                    *index = ngx_http_get_variable_index(cf, &var);
+                    if (*index == NGX_ERROR) {
+                        return NGX_CONF_ERROR;
+                    }
+                }
             }
 
             continue;
