@@ -118,6 +118,7 @@ static ngx_int_t ngx_http_cartbot_limit_parse_rate(ngx_str_t *s,
     ngx_http_cartbot_limit_rate_t *rate);
 static ngx_int_t ngx_http_cartbot_limit_prepare(ngx_conf_t *cf,
     ngx_http_cartbot_limit_t *limit, ngx_http_cartbot_limit_rate_t *rate);
+static u_char *ngx_http_cartbot_limit_number(u_char *p, uint32_t n);
 static ngx_int_t ngx_http_cartbot_limit_status_variable(ngx_http_request_t *r,
     ngx_http_variable_value_t *v, uintptr_t data);
 
@@ -648,12 +649,19 @@ ngx_http_cartbot_limit_headers(ngx_http_request_t *r,
         return NGX_ERROR;
     }
 
+    /* "chat";r=12;t=42, without ngx_sprintf(): it is on every request */
+
     h->hash = 1;
     ngx_str_set(&h->key, "RateLimit");
     h->value.data = p;
-    h->value.len = ngx_sprintf(p, "%V;r=%uD;t=%uD", &limit->name,
-                               d->remaining, d->reset)
-                   - p;
+
+    p = ngx_cpymem(p, limit->name.data, limit->name.len);
+    p = ngx_cpymem(p, ";r=", sizeof(";r=") - 1);
+    p = ngx_http_cartbot_limit_number(p, d->remaining);
+    p = ngx_cpymem(p, ";t=", sizeof(";t=") - 1);
+    p = ngx_http_cartbot_limit_number(p, d->reset);
+
+    h->value.len = p - h->value.data;
 #if (nginx_version >= 1023000)
     h->next = NULL;
 #endif
@@ -682,6 +690,22 @@ ngx_http_cartbot_limit_headers(ngx_http_request_t *r,
     }
 
     return NGX_OK;
+}
+
+
+static u_char *
+ngx_http_cartbot_limit_number(u_char *p, uint32_t n)
+{
+    u_char   digits[NGX_INT32_LEN], *d;
+
+    d = digits + NGX_INT32_LEN;
+
+    do {
+        *--d = (u_char) ('0' + n % 10);
+        n /= 10;
+    } while (n);
+
+    return ngx_cpymem(p, d, digits + NGX_INT32_LEN - d);
 }
 
 
