@@ -28,6 +28,15 @@
 # Exit status 1 when the sanity check fails, a measured run had a non-2xx
 # answer or a socket error, or error.log has an alert or a crash; a missed
 # target is not a failure.
+#
+# CARTBOT_BENCH_CALLGRIND=1 counts instead of timing: nginx runs as one
+# process (master_process off) under valgrind's callgrind, and each side
+# gets one wrk run (-t1 -c4) with the instructions nginx executed during
+# it divided by the requests it answered.  Instruction counts barely move
+# with other load on the machine, so they compare two builds where rps
+# cannot; they leave out the kernel (sockets, sendfile), which every side
+# pays alike.  The profiles stay in logs/callgrind.<side> of the test
+# directory (CARTBOT_TEST_KEEP=1 keeps it) for callgrind_annotate.
 
 use strict;
 use warnings;
@@ -36,6 +45,7 @@ use FindBin;
 use lib "$FindBin::Bin/../t/lib";
 
 use File::Path qw/ make_path /;
+use File::Temp ();
 use POSIX ();
 
 use Cartbot::JWT;
@@ -115,7 +125,27 @@ my @sides = ('plain', 'ours', ($on{limit} || $on{metrics} ? 'jwt' : ()),
     'njs');
 my $versus = $sides[2] eq 'jwt' ? 'jwt' : 'ours';
 
+# under callgrind: nginx through a wrapper, instrumentation off until a
+# side is measured
+
+my $callgrind = $ENV{CARTBOT_BENCH_CALLGRIND};
+my $cg_wrapper;
+
+if ($callgrind) {
+    system('valgrind --version >/dev/null 2>&1');
+    die "valgrind is not installed: apt-get install valgrind\n" if $?;
+
+    $cg_wrapper = File::Temp->new(SUFFIX => '.sh');
+    print $cg_wrapper "#!/bin/sh\nexec valgrind --tool=callgrind",
+        " --instr-atstart=no --callgrind-out-file=\"\$CARTBOT_BENCH_CG\"",
+        " $nginx \"\$@\"\n";
+    close $cg_wrapper;
+    chmod 0755, $cg_wrapper->filename;
+    $ENV{NGINX_BIN} = $cg_wrapper->filename;
+}
+
 my $t = Cartbot::Test->new(workers => 1);
+$ENV{CARTBOT_BENCH_CG} = $t->dir . '/logs/callgrind.out' if $callgrind;
 
 # the key, shared by both checks: ours names it in the fragment, njs reads
 # it at configuration time from the file named in its environment
@@ -182,6 +212,16 @@ $JWT
     }
 CONF
 
+if ($callgrind) {
+    my $file = $t->dir . '/conf/nginx.conf';
+    my $conf = $t->read_file('conf/nginx.conf');
+    $conf =~ s/^master_process\s+on;/master_process    off;/m
+        or die "no master_process in $file\n";
+    open my $fh, '>', $file or die "$file: $!";
+    print $fh $conf;
+    close $fh;
+}
+
 $t->start_db->migrate->run;
 
 my $now = time;
@@ -192,21 +232,44 @@ my $token = Cartbot::JWT::sign('HS256', $secret, \%claims);
 my $ntokens = $ENV{CARTBOT_BENCH_TOKENS} // 1;
 die "CARTBOT_BENCH_TOKENS must be a positive number\n"
     unless $ntokens =~ /^\d+$/ && $ntokens >= 1;
+# CARTBOT_BENCH_PIPELINE=N: each connection sends N requests at a time
+# (HTTP/1.1 pipelining), so that the client spends a system call on N
+# answers.  With two cores, one wrk thread on its own core answers about
+# 19000 rps at most, while the worker is half idle: plain, ours and jwt
+# then all measure wrk, and only njs measures nginx.  Pipelined, the
+# worker is the bottleneck and rps follows its cpu per request.
+
+my $pipeline = $ENV{CARTBOT_BENCH_PIPELINE} // 1;
+die "CARTBOT_BENCH_PIPELINE must be a positive number\n"
+    unless $pipeline =~ /^\d+$/ && $pipeline >= 1;
+
 my $script = '';
-if ($ntokens > 1) {
-    my @lines;
-    for my $i (1 .. $ntokens) {
-        push @lines, '"' . Cartbot::JWT::sign('HS256', $secret,
-            { %claims, sub => "shopper:bench-$i" }) . '"';
+if ($ntokens > 1 || $pipeline > 1) {
+    my @lines = ('"' . $token . '"');
+    if ($ntokens > 1) {
+        @lines = ();
+        for my $i (1 .. $ntokens) {
+            push @lines, '"' . Cartbot::JWT::sign('HS256', $secret,
+                { %claims, sub => "shopper:bench-$i" }) . '"';
+        }
     }
     my $lua = $t->dir . '/tokens.lua';
     open my $fh, '>', $lua or die "$lua: $!";
     print $fh "local tokens = {\n", join(",\n", @lines), "\n}\n",
         "local i = 0\n",
-        "request = function()\n",
+        "local function one()\n",
         "    i = i % #tokens + 1\n",
         "    return wrk.format(nil, nil,\n",
         "        { [\"Authorization\"] = \"Bearer \" .. tokens[i] })\n",
+        "end\n",
+        "local fixed = nil\n",
+        "request = function()\n",
+        "    if fixed then return fixed end\n",
+        "    local r = {}\n",
+        "    for n = 1, $pipeline do r[n] = one() end\n",
+        "    local req = table.concat(r)\n",
+        "    if #tokens == 1 then fixed = req end\n",
+        "    return req\n",
         "end\n";
     close $fh;
     $script = " -s $lua";
@@ -226,11 +289,18 @@ printf "machine: %s, %s cores, load average %s at start\n", $cpu, $cores,
     $load // '?';
 printf "%s, njs %s, %s\n", $nginx_version // 'nginx ?', $njs_version // '?',
     $wrk_version // 'wrk';
-printf "nginx 1 worker%s; wrk %s%s, %d s per run, %d runs per side,"
-    . " interleaved\n", $affinity ? ' on cpu ' . ($cores - 1) : '',
-    $wrk_opts, $taskset ? ' on the other cpus' : '', $seconds, $runs;
+if ($callgrind) {
+    printf "nginx as one process under callgrind; wrk -t1 -c4, one run of"
+        . " %d s per side\n", $seconds;
+} else {
+    printf "nginx 1 worker%s; wrk %s%s, %d s per run, %d runs per side,"
+        . " interleaved\n", $affinity ? ' on cpu ' . ($cores - 1) : '',
+        $wrk_opts, $taskset ? ' on the other cpus' : '', $seconds, $runs;
+}
 printf "ours: cartbot_jwt HS256, rate limit %s, metrics %s\n",
     $on{limit} ? 'on' : 'off (TODO)', $on{metrics} ? 'on' : 'off (TODO)';
+printf "pipelining: %d requests at a time per connection\n", $pipeline
+    if $pipeline > 1;
 printf "tokens: %s\n", $ntokens > 1
     ? "$ntokens distinct, cycled (a verification on every request)"
     : 'one (after the first request, hits in the cache of verified tokens)';
@@ -287,8 +357,65 @@ if ($failed) {
 my $tck = POSIX::sysconf(POSIX::_SC_CLK_TCK()) || 100;
 
 chomp(my $master = $t->read_file('logs/nginx.pid'));
-my ($worker) = `pgrep -P $master` =~ /(\d+)/;
+my ($worker) = $callgrind ? ($master) : `pgrep -P $master` =~ /(\d+)/;
 die "no nginx worker found\n" unless $worker;
+
+sub wrk_cmd {
+    my ($side, $secs, $opts) = @_;
+    my $url = 'http://127.0.0.1:' . $t->port . "/$side";
+    return "${taskset}wrk $opts -d${secs}s --latency"
+        . ($script ? $script : " -H 'Authorization: Bearer $token'")
+        . " $url";
+}
+
+# instructions per request of one side, from a callgrind dump
+
+sub callgrind_side {
+    my ($side, $secs) = @_;
+
+    my $cgc = sub {
+        system("callgrind_control @_ $worker >/dev/null 2>&1") == 0
+            or die "callgrind_control @_ failed\n";
+    };
+
+    $cgc->('-i on');
+    $cgc->('-z');
+    my $out = qx{@{[ wrk_cmd($side, $secs, '-t1 -c4') ]} 2>&1};
+    sleep 1;
+    unlink glob($t->dir . '/logs/callgrind.out.*');
+    $cgc->("-d $side");
+    $cgc->('-i off');
+
+    my ($dump) = glob($t->dir . '/logs/callgrind.out.*');
+    die "no callgrind dump\n" unless $dump;
+    rename $dump, $t->dir . "/logs/callgrind.$side";
+    my ($ir) = $t->read_file("logs/callgrind.$side")
+        =~ /^(?:summary|totals):\s+(\d+)/m;
+    my ($n) = $out =~ /(\d+) requests in/;
+    die "wrk output not understood:\n$out" unless $n && $ir;
+    $failed++ if $out =~ /Non-2xx or 3xx responses: (\d+)/;
+
+    return ($ir / $n, $n);
+}
+
+if ($callgrind) {
+    my %ir;
+
+    for my $side (@sides) {
+        my ($ir, $n) = callgrind_side($side, $seconds);
+        $ir{$side} = $ir;
+        printf "callgrind %-5s  %6.0f instructions per request"
+            . "  (%d requests)\n", $side, $ir, $n;
+    }
+
+    printf "instructions ours - plain  %6.0f per request (jwt + %s)\n",
+        $ir{ours} - $ir{plain}, join ' + ', grep { $on{$_} }
+        qw/ limit metrics /;
+    printf "instructions ratio plain/ours %.3f, njs/%s %.2f\n",
+        $ir{plain} / $ir{ours}, $versus, $ir{njs} / $ir{$versus};
+
+    finish();
+}
 
 sub worker_cpu {
     open my $fh, '<', "/proc/$worker/stat" or die "worker $worker: $!";
@@ -300,10 +427,7 @@ sub worker_cpu {
 
 sub wrk {
     my ($side, $secs) = @_;
-    my $url = 'http://127.0.0.1:' . $t->port . "/$side";
-    my $cmd = "${taskset}wrk $wrk_opts -d${secs}s --latency"
-        . ($script ? $script : " -H 'Authorization: Bearer $token'")
-        . " $url";
+    my $cmd = wrk_cmd($side, $secs, $wrk_opts);
     my $cpu0 = worker_cpu();
     my $out = qx{$cmd 2>&1};
     my $cpu = worker_cpu() - $cpu0;
@@ -378,23 +502,30 @@ printf "the same from the worker's cpu per request: ours/plain %.2f,"
     . " %s/njs %.2f\n", $cmed{plain} / $cmed{ours}, $versus,
     $cmed{njs} / $cmed{$versus};
 
-($load) = `cat /proc/loadavg` =~ /^(\S+ \S+ \S+)/;
-printf "load average %s at end\n", $load // '?';
+finish();
 
 # a crashed worker or an alert would make the numbers meaningless
 
-$t->stop;
+sub finish {
+    ($load) = `cat /proc/loadavg` =~ /^(\S+ \S+ \S+)/;
+    printf "load average %s at end\n", $load // '?';
 
-my @bad = grep { /\[(alert|emerg|crit)\]|exited on signal/ }
-    split /\n/, $t->read_file('logs/error.log');
-if (@bad) {
-    print "error.log:\n", map { "    $_\n" } @bad;
-    $failed++;
+    $t->stop;
+
+    my @bad = grep { /\[(alert|emerg|crit)\]|exited on signal/ }
+        split /\n/, $t->read_file('logs/error.log');
+    if (@bad) {
+        print "error.log:\n", map { "    $_\n" } @bad;
+        $failed++;
+    }
+
+    print "kept: ", $t->dir, "\n" if $ENV{CARTBOT_TEST_KEEP};
+
+    if ($failed) {
+        print "FAILED: the numbers above are not valid\n";
+        exit 1;
+    }
+
+    exit 0;
 }
 
-print "kept: ", $t->dir, "\n" if $ENV{CARTBOT_TEST_KEEP};
-
-if ($failed) {
-    print "FAILED: the numbers above are not valid\n";
-    exit 1;
-}

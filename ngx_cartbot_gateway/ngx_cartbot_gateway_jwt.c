@@ -328,19 +328,30 @@ ngx_http_cartbot_jwt_verify(ngx_http_request_t *r,
 }
 
 
-/* the cache slot of a token (direct mapped); *hit if it holds the token */
+/*
+ * The cache slot of a token (direct mapped); *hit if it holds the token.
+ * Only the token's last bytes are hashed: they are its signature, which
+ * differs from token to token, and a whole token costs a crc32 of some
+ * hundred bytes on every request.  Tokens sharing a tail only share a
+ * slot: the whole token is compared.
+ */
+
+#define NGX_HTTP_CARTBOT_JWT_HASHED  32
 
 static ngx_http_cartbot_jwt_cached_t **
 ngx_http_cartbot_jwt_slot(ngx_http_request_t *r, void *conf,
     ngx_str_t *token, ngx_uint_t *hit)
 {
+    size_t                                 len;
     uint32_t                               hash;
     ngx_http_cartbot_jwt_cached_t        **slot, *e;
     ngx_http_cartbot_gateway_main_conf_t  *gmcf;
 
     gmcf = ngx_http_get_module_main_conf(r, ngx_cartbot_gateway_module);
 
-    hash = ngx_crc32_short(token->data, token->len)
+    len = ngx_min(token->len, NGX_HTTP_CARTBOT_JWT_HASHED);
+
+    hash = ngx_murmur_hash2(token->data + token->len - len, len)
            ^ (uint32_t) (uintptr_t) conf;
     slot = &gmcf->jwt_cache[hash % NGX_HTTP_CARTBOT_JWT_CACHE];
     e = *slot;
@@ -606,10 +617,13 @@ ngx_http_cartbot_jwt_value(ngx_http_request_t *r,
     doc = header ? ctx->jwt.header : ctx->jwt.claims;
     value = NULL;
 
+    /* strncmp() stops at a shorter name's NUL; then its length is len */
+
     if (YAJL_IS_OBJECT(doc)) {
         for (i = 0; i < doc->u.object.len; i++) {
-            if (ngx_strlen(doc->u.object.keys[i]) == len
-                && ngx_strncmp(doc->u.object.keys[i], key, len) == 0)
+            if (doc->u.object.keys[i][0] == (char) key[0]
+                && ngx_strncmp(doc->u.object.keys[i], key, len) == 0
+                && doc->u.object.keys[i][len] == '\0')
             {
                 value = doc->u.object.values[i];
                 break;

@@ -62,22 +62,32 @@ typedef struct {
     ngx_http_cartbot_limit_shctx_t *sh;
     ngx_slab_pool_t                *shpool;
     ngx_array_t                    *keys;       /* complex values */
+    ngx_array_t                    *key_vars;   /* ngx_int_t, see below */
     ngx_str_t                       name;
     ngx_str_t                       key_text;   /* for reload checks */
 } ngx_http_cartbot_limit_zone_t;
 
 
+/* a rate and what a request under it needs, made at configuration time */
+
 typedef struct {
-    ngx_str_t                       value;
     uint32_t                        limit;
     uint32_t                        window;
+    uint32_t                        window_hash;  /* of the node's key */
+    ngx_str_t                       policy;     /* RateLimit-Policy value */
+} ngx_http_cartbot_limit_rate_t;
+
+
+typedef struct {
+    ngx_str_t                       value;
+    ngx_http_cartbot_limit_rate_t   rate;
 } ngx_http_cartbot_limit_tier_t;
 
 
 typedef struct {
     ngx_shm_zone_t                 *zone;
-    uint32_t                        limit;
-    uint32_t                        window;
+    ngx_str_t                       name;       /* the zone, an sf-string */
+    ngx_http_cartbot_limit_rate_t   rate;
     uint32_t                        burst;
     ngx_http_complex_value_t       *by;
     ngx_array_t                    *tiers;      /* ..._limit_tier_t */
@@ -87,10 +97,10 @@ typedef struct {
 static ngx_int_t ngx_http_cartbot_limit_handler(ngx_http_request_t *r);
 static ngx_int_t ngx_http_cartbot_limit_key(ngx_http_request_t *r,
     ngx_http_cartbot_limit_zone_t *zone, ngx_str_t *key);
-static void ngx_http_cartbot_limit_rate(ngx_http_request_t *r,
-    ngx_http_cartbot_limit_t *limit, uint32_t *n, uint32_t *window);
+static ngx_http_cartbot_limit_rate_t *ngx_http_cartbot_limit_rate(
+    ngx_http_request_t *r, ngx_http_cartbot_limit_t *limit);
 static ngx_int_t ngx_http_cartbot_limit_check(ngx_http_cartbot_limit_zone_t *z,
-    ngx_str_t *key, uint32_t n, uint32_t window, uint32_t burst,
+    ngx_str_t *key, ngx_http_cartbot_limit_rate_t *rate, uint32_t burst,
     ngx_uint_t commit, cartbot_ratelimit_decision_t *d, ngx_log_t *log);
 static ngx_http_cartbot_limit_node_t *ngx_http_cartbot_limit_lookup(
     ngx_http_cartbot_limit_zone_t *z, ngx_str_t *key, uint32_t hash,
@@ -98,14 +108,17 @@ static ngx_http_cartbot_limit_node_t *ngx_http_cartbot_limit_lookup(
 static void ngx_http_cartbot_limit_expire(ngx_http_cartbot_limit_zone_t *z,
     ngx_uint_t force);
 static ngx_int_t ngx_http_cartbot_limit_headers(ngx_http_request_t *r,
-    ngx_str_t *policy, cartbot_ratelimit_decision_t *d,
-    ngx_http_cartbot_limit_t *limit);
+    ngx_http_cartbot_limit_t *limit, ngx_http_cartbot_limit_rate_t *rate,
+    cartbot_ratelimit_decision_t *d);
 static void ngx_http_cartbot_limit_rbtree_insert(ngx_rbtree_node_t *temp,
     ngx_rbtree_node_t *node, ngx_rbtree_node_t *sentinel);
 static ngx_int_t ngx_http_cartbot_limit_init_zone(ngx_shm_zone_t *shm_zone,
     void *data);
 static ngx_int_t ngx_http_cartbot_limit_parse_rate(ngx_str_t *s,
-    uint32_t *n, uint32_t *window);
+    ngx_http_cartbot_limit_rate_t *rate);
+static ngx_int_t ngx_http_cartbot_limit_prepare(ngx_conf_t *cf,
+    ngx_http_cartbot_limit_t *limit, ngx_http_cartbot_limit_rate_t *rate);
+static u_char *ngx_http_cartbot_limit_number(u_char *p, uint32_t n);
 static ngx_int_t ngx_http_cartbot_limit_status_variable(ngx_http_request_t *r,
     ngx_http_variable_value_t *v, uintptr_t data);
 
@@ -150,12 +163,12 @@ static ngx_int_t
 ngx_http_cartbot_limit_handler(ngx_http_request_t *r)
 {
     u_char                               *p;
-    uint32_t                              n, window;
     ngx_str_t                             key;
     ngx_int_t                             rc;
-    ngx_uint_t                            i, tightest, rejected;
+    ngx_uint_t                            i, tightest, rejected, commit;
     ngx_table_elt_t                      *h;
     ngx_http_cartbot_limit_t             *limit;
+    ngx_http_cartbot_limit_rate_t        *rate, *best_rate;
     ngx_http_cartbot_gateway_ctx_t       *ctx;
     ngx_http_cartbot_limit_zone_t        *zone;
     cartbot_ratelimit_decision_t           d, best;
@@ -186,10 +199,17 @@ ngx_http_cartbot_limit_handler(ngx_http_request_t *r)
     limit = glcf->limits->elts;
     rejected = 0;
     tightest = 0;
+    best_rate = NULL;
     ngx_memzero(&best, sizeof(cartbot_ratelimit_decision_t));
     best.remaining = (uint32_t) -1;
 
-    /* first ask every limit, without counting */
+    /*
+     * First ask every limit, without counting; then count in every zone.
+     * A single limit is asked and counted at once: a refused request is
+     * not counted anyway.
+     */
+
+    commit = (glcf->limits->nelts == 1);
 
     for (i = 0; i < glcf->limits->nelts; i++) {
         zone = limit[i].zone->data;
@@ -203,11 +223,10 @@ ngx_http_cartbot_limit_handler(ngx_http_request_t *r)
             continue;
         }
 
-        ngx_http_cartbot_limit_rate(r, &limit[i], &n, &window);
+        rate = ngx_http_cartbot_limit_rate(r, &limit[i]);
 
-        if (ngx_http_cartbot_limit_check(zone, &key, n, window,
-                                         limit[i].burst, 0, &d,
-                                         r->connection->log)
+        if (ngx_http_cartbot_limit_check(zone, &key, rate, limit[i].burst,
+                                         commit, &d, r->connection->log)
             != NGX_OK)
         {
             return NGX_HTTP_INTERNAL_SERVER_ERROR;
@@ -216,6 +235,7 @@ ngx_http_cartbot_limit_handler(ngx_http_request_t *r)
         if (!d.allowed) {
             if (!rejected || d.retry_after > best.retry_after) {
                 best = d;
+                best_rate = rate;
                 tightest = i;
             }
 
@@ -223,6 +243,7 @@ ngx_http_cartbot_limit_handler(ngx_http_request_t *r)
 
         } else if (!rejected && d.remaining < best.remaining) {
             best = d;
+            best_rate = rate;
             tightest = i;
         }
     }
@@ -246,8 +267,8 @@ ngx_http_cartbot_limit_handler(ngx_http_request_t *r)
                       &((ngx_http_cartbot_limit_zone_t *)
                         limit[tightest].zone->data)->name, best.retry_after);
 
-        if (ngx_http_cartbot_limit_headers(r, &limit[tightest].zone->shm.name,
-                                           &best, &limit[tightest])
+        if (ngx_http_cartbot_limit_headers(r, &limit[tightest], best_rate,
+                                           &best)
             != NGX_OK)
         {
             return NGX_HTTP_INTERNAL_SERVER_ERROR;
@@ -277,7 +298,7 @@ ngx_http_cartbot_limit_handler(ngx_http_request_t *r)
 
     /* then count, in every zone */
 
-    for (i = 0; i < glcf->limits->nelts; i++) {
+    for (i = 0; !commit && i < glcf->limits->nelts; i++) {
         zone = limit[i].zone->data;
 
         rc = ngx_http_cartbot_limit_key(r, zone, &key);
@@ -286,11 +307,10 @@ ngx_http_cartbot_limit_handler(ngx_http_request_t *r)
             continue;
         }
 
-        ngx_http_cartbot_limit_rate(r, &limit[i], &n, &window);
+        rate = ngx_http_cartbot_limit_rate(r, &limit[i]);
 
-        (void) ngx_http_cartbot_limit_check(zone, &key, n, window,
-                                            limit[i].burst, 1, &d,
-                                            r->connection->log);
+        (void) ngx_http_cartbot_limit_check(zone, &key, rate, limit[i].burst,
+                                            1, &d, r->connection->log);
     }
 
     if (rejected) {
@@ -303,8 +323,7 @@ ngx_http_cartbot_limit_handler(ngx_http_request_t *r)
         ctx->limit_status = NGX_HTTP_CARTBOT_LIMIT_PASSED;
     }
 
-    if (ngx_http_cartbot_limit_headers(r, &limit[tightest].zone->shm.name,
-                                       &best, &limit[tightest])
+    if (ngx_http_cartbot_limit_headers(r, &limit[tightest], best_rate, &best)
         != NGX_OK)
     {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
@@ -320,13 +339,30 @@ static ngx_int_t
 ngx_http_cartbot_limit_key(ngx_http_request_t *r,
     ngx_http_cartbot_limit_zone_t *zone, ngx_str_t *key)
 {
+    ngx_int_t                 *index;
     ngx_uint_t                 i;
+    ngx_http_variable_value_t *vv;
     ngx_http_complex_value_t  *cv;
 
     cv = zone->keys->elts;
+    index = zone->key_vars->elts;
 
     for (i = 0; i < zone->keys->nelts; i++) {
-        if (ngx_http_complex_value(r, &cv[i], key) != NGX_OK) {
+
+        if (index[i] != NGX_ERROR) {
+            /* a lone variable: its value, as the complex value would copy */
+
+            vv = ngx_http_get_flushed_variable(r, index[i]);
+
+            if (vv == NULL || vv->not_found) {
+                key->len = 0;
+
+            } else {
+                key->data = vv->data;
+                key->len = vv->len;
+            }
+
+        } else if (ngx_http_complex_value(r, &cv[i], key) != NGX_OK) {
             return NGX_ERROR;
         }
 
@@ -347,22 +383,19 @@ ngx_http_cartbot_limit_key(ngx_http_request_t *r,
 
 /* the rate of the caller's tier, else the limit's own */
 
-static void
+static ngx_http_cartbot_limit_rate_t *
 ngx_http_cartbot_limit_rate(ngx_http_request_t *r,
-    ngx_http_cartbot_limit_t *limit, uint32_t *n, uint32_t *window)
+    ngx_http_cartbot_limit_t *limit)
 {
     ngx_str_t                       value;
     ngx_uint_t                      i;
     ngx_http_cartbot_limit_tier_t  *tier;
 
-    *n = limit->limit;
-    *window = limit->window;
-
     if (limit->by == NULL
         || ngx_http_complex_value(r, limit->by, &value) != NGX_OK
         || value.len == 0)
     {
-        return;
+        return &limit->rate;
     }
 
     tier = limit->tiers->elts;
@@ -371,11 +404,11 @@ ngx_http_cartbot_limit_rate(ngx_http_request_t *r,
         if (tier[i].value.len == value.len
             && ngx_strncmp(tier[i].value.data, value.data, value.len) == 0)
         {
-            *n = tier[i].limit;
-            *window = tier[i].window;
-            return;
+            return &tier[i].rate;
         }
     }
+
+    return &limit->rate;
 }
 
 
@@ -388,18 +421,19 @@ ngx_http_cartbot_limit_rate(ngx_http_request_t *r,
 
 static ngx_int_t
 ngx_http_cartbot_limit_check(ngx_http_cartbot_limit_zone_t *z, ngx_str_t *key,
-    uint32_t n, uint32_t window, uint32_t burst, ngx_uint_t commit,
+    ngx_http_cartbot_limit_rate_t *rate, uint32_t burst, ngx_uint_t commit,
     cartbot_ratelimit_decision_t *d, ngx_log_t *log)
 {
-    uint32_t                        hash;
+    uint32_t                        hash, n, window;
     ngx_str_t                       k;
     ngx_time_t                     *tp;
     ngx_http_cartbot_limit_node_t  *lr;
     cartbot_ratelimit_state_t       state;
-    u_char                          buf[NGX_INT32_LEN + 1];
 
-    hash = ngx_crc32_short(key->data, key->len);
-    hash ^= ngx_crc32_short(buf, ngx_sprintf(buf, "%uD", window) - buf);
+    n = rate->limit;
+    window = rate->window;
+
+    hash = ngx_crc32_short(key->data, key->len) ^ rate->window_hash;
 
     k = *key;
 
@@ -570,13 +604,12 @@ ngx_http_cartbot_limit_expire(ngx_http_cartbot_limit_zone_t *z,
  */
 
 static ngx_int_t
-ngx_http_cartbot_limit_headers(ngx_http_request_t *r, ngx_str_t *policy,
-    cartbot_ratelimit_decision_t *d, ngx_http_cartbot_limit_t *limit)
+ngx_http_cartbot_limit_headers(ngx_http_request_t *r,
+    ngx_http_cartbot_limit_t *limit, ngx_http_cartbot_limit_rate_t *rate,
+    cartbot_ratelimit_decision_t *d)
 {
     u_char                               *p;
     ngx_uint_t                            i;
-    cartbot_buf_t                         b[2];
-    cartbot_mem_t                        *mem;
     ngx_table_elt_t                      *h;
     ngx_http_cartbot_gateway_loc_conf_t  *glcf;
     static const char                    *legacy[] = {
@@ -589,43 +622,49 @@ ngx_http_cartbot_limit_headers(ngx_http_request_t *r, ngx_str_t *policy,
         return NGX_OK;
     }
 
-    mem = ngx_http_cartbot_mem(r->pool);
-    if (mem == NULL) {
+    /* an empty name: the zone's name cannot be sent (see "prepare") */
+
+    if (limit->name.len == 0) {
         return NGX_ERROR;
     }
 
-    cartbot_buf_init(&b[0], mem, 64);
-    cartbot_buf_init(&b[1], mem, 64);
+    /* the policy was written at configuration time */
 
-    if (cartbot_ratelimit_policy_item(&b[0], (char *) policy->data,
-                                      d->limit, d->window)
-        != 0
-        || cartbot_ratelimit_item(&b[1], (char *) policy->data, d) != 0)
-    {
+    h = ngx_list_push(&r->headers_out.headers);
+    if (h == NULL) {
         return NGX_ERROR;
     }
 
-    for (i = 0; i < 2; i++) {
-        h = ngx_list_push(&r->headers_out.headers);
-        if (h == NULL) {
-            return NGX_ERROR;
-        }
-
-        h->hash = 1;
-
-        if (i == 0) {
-            ngx_str_set(&h->key, "RateLimit-Policy");
-
-        } else {
-            ngx_str_set(&h->key, "RateLimit");
-        }
-
-        h->value.data = (u_char *) b[i].data;
-        h->value.len = b[i].len;
+    h->hash = 1;
+    ngx_str_set(&h->key, "RateLimit-Policy");
+    h->value = rate->policy;
 #if (nginx_version >= 1023000)
-        h->next = NULL;
+    h->next = NULL;
 #endif
+
+    h = ngx_list_push(&r->headers_out.headers);
+    p = ngx_pnalloc(r->pool, limit->name.len + sizeof(";r=;t=") - 1
+                             + 2 * NGX_INT32_LEN);
+    if (h == NULL || p == NULL) {
+        return NGX_ERROR;
     }
+
+    /* "chat";r=12;t=42, without ngx_sprintf(): it is on every request */
+
+    h->hash = 1;
+    ngx_str_set(&h->key, "RateLimit");
+    h->value.data = p;
+
+    p = ngx_cpymem(p, limit->name.data, limit->name.len);
+    p = ngx_cpymem(p, ";r=", sizeof(";r=") - 1);
+    p = ngx_http_cartbot_limit_number(p, d->remaining);
+    p = ngx_cpymem(p, ";t=", sizeof(";t=") - 1);
+    p = ngx_http_cartbot_limit_number(p, d->reset);
+
+    h->value.len = p - h->value.data;
+#if (nginx_version >= 1023000)
+    h->next = NULL;
+#endif
 
     if (glcf->limit_headers != NGX_HTTP_CARTBOT_LIMIT_HEADERS_LEGACY) {
         return NGX_OK;
@@ -650,9 +689,23 @@ ngx_http_cartbot_limit_headers(ngx_http_request_t *r, ngx_str_t *policy,
 #endif
     }
 
-    (void) limit;
-
     return NGX_OK;
+}
+
+
+static u_char *
+ngx_http_cartbot_limit_number(u_char *p, uint32_t n)
+{
+    u_char   digits[NGX_INT32_LEN], *d;
+
+    d = digits + NGX_INT32_LEN;
+
+    do {
+        *--d = (u_char) ('0' + n % 10);
+        n /= 10;
+    } while (n);
+
+    return ngx_cpymem(p, d, digits + NGX_INT32_LEN - d);
 }
 
 
@@ -869,7 +922,8 @@ ngx_http_cartbot_limit_zone(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 {
     u_char                            *p;
     ssize_t                            size;
-    ngx_str_t                         *value, name;
+    ngx_str_t                         *value, name, var;
+    ngx_int_t                         *index;
     ngx_uint_t                         i;
     ngx_shm_zone_t                    *shm_zone;
     ngx_http_complex_value_t          *cv;
@@ -885,7 +939,8 @@ ngx_http_cartbot_limit_zone(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 
     zone->keys = ngx_array_create(cf->pool, 2,
                                   sizeof(ngx_http_complex_value_t));
-    if (zone->keys == NULL) {
+    zone->key_vars = ngx_array_create(cf->pool, 2, sizeof(ngx_int_t));
+    if (zone->keys == NULL || zone->key_vars == NULL) {
         return NGX_CONF_ERROR;
     }
 
@@ -940,6 +995,41 @@ ngx_http_cartbot_limit_zone(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 
             if (ngx_http_compile_complex_value(&ccv) != NGX_OK) {
                 return NGX_CONF_ERROR;
+            }
+
+            /*
+             * A key that is one variable ("$jwt_claim_sub") is read
+             * without the complex value's script and copy: its index,
+             * else NGX_ERROR ("${a}b", "$1", text).
+             */
+
+            index = ngx_array_push(zone->key_vars);
+            if (index == NULL) {
+                return NGX_CONF_ERROR;
+            }
+
+            *index = NGX_ERROR;
+
+            var.data = cv->value.data + 1;
+            var.len = cv->value.len - 1;
+
+            /* not "$1": a regex capture, no variable */
+
+            if (cv->value.len > 1 && cv->value.data[0] == '$'
+                && !isdigit(var.data[0]))
+            {
+                for (p = var.data; p < var.data + var.len; p++) {
+                    if (!(isalnum(*p) || *p == '_')) {
+                        break;
+                    }
+                }
+
+                if (p == var.data + var.len) {
+                    *index = ngx_http_get_variable_index(cf, &var);
+                    if (*index == NGX_ERROR) {
+                        return NGX_CONF_ERROR;
+                    }
+                }
             }
 
             continue;
@@ -1053,9 +1143,7 @@ ngx_http_cartbot_limit(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
             s.data = value[i].data + 5;
             s.len = value[i].len - 5;
 
-            if (ngx_http_cartbot_limit_parse_rate(&s, &limit->limit,
-                                                  &limit->window)
-                != NGX_OK)
+            if (ngx_http_cartbot_limit_parse_rate(&s, &limit->rate) != NGX_OK)
             {
                 goto invalid;
             }
@@ -1116,20 +1204,32 @@ ngx_http_cartbot_limit(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
         s.data = eq + 1;
         s.len = value[i].data + value[i].len - eq - 1;
 
-        if (ngx_http_cartbot_limit_parse_rate(&s, &tier->limit,
-                                              &tier->window)
-            != NGX_OK)
+        if (ngx_http_cartbot_limit_parse_rate(&s, &tier->rate) != NGX_OK)
         {
             goto invalid;
         }
     }
 
-    if (limit->zone == NULL || limit->limit == 0) {
+    if (limit->zone == NULL || limit->rate.limit == 0) {
         return "needs zone= and rate=";
     }
 
     if (limit->tiers->nelts && limit->by == NULL) {
         return "has tiers but no by=";
+    }
+
+    if (ngx_http_cartbot_limit_prepare(cf, limit, &limit->rate) != NGX_OK) {
+        return NGX_CONF_ERROR;
+    }
+
+    tier = limit->tiers->elts;
+
+    for (i = 0; i < limit->tiers->nelts; i++) {
+        if (ngx_http_cartbot_limit_prepare(cf, limit, &tier[i].rate)
+            != NGX_OK)
+        {
+            return NGX_CONF_ERROR;
+        }
     }
 
     return NGX_CONF_OK;
@@ -1145,8 +1245,8 @@ invalid:
 /* "30r/m": 30 per minute; r/s, r/m, r/h, r/d */
 
 static ngx_int_t
-ngx_http_cartbot_limit_parse_rate(ngx_str_t *s, uint32_t *n,
-    uint32_t *window)
+ngx_http_cartbot_limit_parse_rate(ngx_str_t *s,
+    ngx_http_cartbot_limit_rate_t *rate)
 {
     ngx_int_t  v;
 
@@ -1162,14 +1262,65 @@ ngx_http_cartbot_limit_parse_rate(ngx_str_t *s, uint32_t *n,
     }
 
     switch (s->data[s->len - 1]) {
-    case 's': *window = 1; break;
-    case 'm': *window = 60; break;
-    case 'h': *window = 3600; break;
-    case 'd': *window = 86400; break;
+    case 's': rate->window = 1; break;
+    case 'm': rate->window = 60; break;
+    case 'h': rate->window = 3600; break;
+    case 'd': rate->window = 86400; break;
     default: return NGX_ERROR;
     }
 
-    *n = (uint32_t) v;
+    rate->limit = (uint32_t) v;
+
+    return NGX_OK;
+}
+
+
+/*
+ * What every request under a rate needs, once: the zone's name as an
+ * sf-string (RateLimit: "chat";r=12;t=42), the whole RateLimit-Policy
+ * value ("chat";q=30;w=60), and the window's part of a node's hash.
+ * A name that cannot be an sf-string is left empty: the request fails
+ * when it sends the headers, as it did when they were written per
+ * request.
+ */
+
+static ngx_int_t
+ngx_http_cartbot_limit_prepare(ngx_conf_t *cf, ngx_http_cartbot_limit_t *limit,
+    ngx_http_cartbot_limit_rate_t *rate)
+{
+    u_char          buf[NGX_INT32_LEN + 3];
+    cartbot_buf_t   b;
+    cartbot_mem_t  *mem;
+
+    rate->window_hash = ngx_crc32_short(buf,
+                                        ngx_sprintf(buf, "%uD", rate->window)
+                                        - buf);
+
+    mem = ngx_http_cartbot_mem(cf->pool);
+    if (mem == NULL) {
+        return NGX_ERROR;
+    }
+
+    cartbot_buf_init(&b, mem, 64);
+
+    if (cartbot_ratelimit_policy_item(&b, (char *) limit->zone->shm.name.data,
+                                      rate->limit, rate->window)
+        != 0)
+    {
+        ngx_str_null(&limit->name);
+        ngx_str_null(&rate->policy);
+        return NGX_OK;
+    }
+
+    rate->policy.data = (u_char *) b.data;
+    rate->policy.len = b.len;
+
+    /* the name is the policy without its ";q=...;w=..." */
+
+    limit->name.data = rate->policy.data;
+    limit->name.len = rate->policy.len
+                      - (ngx_sprintf(buf, ";q=%uD", rate->limit) - buf)
+                      - (ngx_sprintf(buf, ";w=%uD", rate->window) - buf);
 
     return NGX_OK;
 }

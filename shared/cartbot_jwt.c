@@ -505,26 +505,26 @@ nomem:
 
 
 /*
- * HMAC contexts keyed once per bound HS algorithm: a verification then
- * duplicates one instead of hashing the key again, about 2.6 us against
- * 7 us for HMAC().  A context that cannot be made stays NULL and HMAC()
- * is used instead.
+ * HMAC (RFC 2104) with its two digests keyed once per bound HS algorithm:
+ * the inner one has absorbed K ^ ipad, the outer one K ^ opad.  A
+ * verification copies them instead of hashing the key again, and copying
+ * digest contexts costs less than duplicating an EVP_MAC context (about
+ * 2.2 us against 3.2 us for HS256 over a 250 byte input; HMAC() takes
+ * 5.6 us).  Contexts that cannot be made stay NULL and HMAC() is used
+ * instead.
  */
 
 static void
 cartbot_jwt_key_hmac(cartbot_jwt_key_t *key)
 {
-    int                        i;
-    EVP_MAC                   *mac;
-    OSSL_PARAM                 params[2];
-    EVP_MAC_CTX               *ctx;
+    int                        i, j, ok;
+    size_t                     n, block;
+    EVP_MD_CTX                *ctx[2];
+    const EVP_MD              *md;
+    unsigned int               klen;
+    unsigned char              k[EVP_MAX_MD_SIZE], pad[2][256];
+    const unsigned char       *kp;
     const cartbot_jwt_alg_t   *a;
-
-    mac = EVP_MAC_fetch(NULL, "HMAC", NULL);
-    if (mac == NULL) {
-        ERR_clear_error();
-        return;
-    }
 
     for (i = 0; i < 3; i++) {
         if (!(key->algs & CARTBOT_JWT_ALG_BIT(CARTBOT_JWT_HS256 + i))) {
@@ -532,26 +532,60 @@ cartbot_jwt_key_hmac(cartbot_jwt_key_t *key)
         }
 
         a = &cartbot_jwt_algs[CARTBOT_JWT_HS256 + i];
+        md = a->md();
+        block = (size_t) EVP_MD_get_block_size(md);
 
-        params[0] = OSSL_PARAM_construct_utf8_string(
-                        OSSL_MAC_PARAM_DIGEST,
-                        (char *) EVP_MD_get0_name(a->md()), 0);
-        params[1] = OSSL_PARAM_construct_end();
+        if (block == 0 || block > sizeof(pad[0])) {
+            continue;
+        }
 
-        ctx = EVP_MAC_CTX_new(mac);
+        /* a key longer than the block is hashed first */
 
-        if (ctx == NULL
-            || EVP_MAC_init(ctx, key->secret, key->secret_len, params) != 1)
-        {
-            EVP_MAC_CTX_free(ctx);
+        kp = key->secret;
+        n = key->secret_len;
+
+        if (n > block) {
+            if (EVP_Digest(kp, n, k, &klen, md, NULL) != 1) {
+                ERR_clear_error();
+                continue;
+            }
+
+            kp = k;
+            n = klen;
+        }
+
+        memset(pad, 0, sizeof(pad));
+        memcpy(pad[0], kp, n);
+        memcpy(pad[1], kp, n);
+
+        for (j = 0; j < (int) block; j++) {
+            pad[0][j] ^= 0x36;
+            pad[1][j] ^= 0x5c;
+        }
+
+        ctx[0] = EVP_MD_CTX_new();
+        ctx[1] = EVP_MD_CTX_new();
+
+        ok = ctx[0] != NULL && ctx[1] != NULL;
+
+        for (j = 0; ok && j < 2; j++) {
+            ok = EVP_DigestInit_ex(ctx[j], md, NULL) == 1
+                 && EVP_DigestUpdate(ctx[j], pad[j], block) == 1;
+        }
+
+        OPENSSL_cleanse(pad, sizeof(pad));
+        OPENSSL_cleanse(k, sizeof(k));
+
+        if (!ok) {
+            EVP_MD_CTX_free(ctx[0]);
+            EVP_MD_CTX_free(ctx[1]);
             ERR_clear_error();
             continue;
         }
 
-        key->hmac[i] = ctx;
+        key->hmac[i][0] = ctx[0];
+        key->hmac[i][1] = ctx[1];
     }
-
-    EVP_MAC_free(mac);
 }
 
 
@@ -561,44 +595,49 @@ cartbot_jwt_key_hmac_free(cartbot_jwt_key_t *key)
     int  i;
 
     for (i = 0; i < 3; i++) {
-        EVP_MAC_CTX_free(key->hmac[i]);
-        key->hmac[i] = NULL;
+        EVP_MD_CTX_free(key->hmac[i][0]);
+        EVP_MD_CTX_free(key->hmac[i][1]);
+        key->hmac[i][0] = NULL;
+        key->hmac[i][1] = NULL;
     }
 }
 
 
-/* the HMAC of input with the key's context for alg, or with HMAC() */
+/* the HMAC of input with the key's digests for alg, or with HMAC() */
 
 static int
 cartbot_jwt_hmac(const cartbot_jwt_key_t *key, const cartbot_jwt_alg_t *a,
     cartbot_jwt_alg_e alg, const unsigned char *input, size_t len,
     unsigned char *mac, unsigned int *maclen)
 {
-    int           ok;
-    size_t        n;
-    EVP_MAC_CTX  *ctx, *keyed;
+    int             ok;
+    EVP_MD_CTX     *ctx, *const *keyed;
+    unsigned int    n;
+    unsigned char   inner[EVP_MAX_MD_SIZE];
 
     keyed = key->hmac[alg - CARTBOT_JWT_HS256];
 
-    if (keyed == NULL) {
+    if (keyed[0] == NULL) {
         return HMAC(a->md(), key->secret, (int) key->secret_len, input, len,
                     mac, maclen)
                != NULL;
     }
 
-    ctx = EVP_MAC_CTX_dup(keyed);
+    ctx = EVP_MD_CTX_new();
     if (ctx == NULL) {
         return 0;
     }
 
     n = 0;
 
-    ok = EVP_MAC_update(ctx, input, len) == 1
-         && EVP_MAC_final(ctx, mac, &n, EVP_MAX_MD_SIZE) == 1;
+    ok = EVP_MD_CTX_copy_ex(ctx, keyed[0]) == 1
+         && EVP_DigestUpdate(ctx, input, len) == 1
+         && EVP_DigestFinal_ex(ctx, inner, &n) == 1
+         && EVP_MD_CTX_copy_ex(ctx, keyed[1]) == 1
+         && EVP_DigestUpdate(ctx, inner, n) == 1
+         && EVP_DigestFinal_ex(ctx, mac, maclen) == 1;
 
-    EVP_MAC_CTX_free(ctx);
-
-    *maclen = (unsigned int) n;
+    EVP_MD_CTX_free(ctx);
 
     return ok;
 }

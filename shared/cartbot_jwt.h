@@ -114,7 +114,8 @@ typedef struct {
     EVP_PKEY              *pkey;       /* RSA, EC, Ed25519, Ed448 */
     unsigned char         *secret;     /* HMAC */
     size_t                 secret_len;
-    EVP_MAC_CTX           *hmac[3];    /* keyed once, per HS256/384/512 */
+    EVP_MD_CTX            *hmac[3][2]; /* HS256/384/512: keyed once, the
+                                            inner and outer digests */
     unsigned               private:1;  /* can sign */
 } cartbot_jwt_key_t;
 
