@@ -9,6 +9,10 @@
  *                        cart=/internal/cart checkout=/internal/checkout
  *                        recommend=/internal/recommend;
  *     cartbot_chat_max_message  1000;             # bytes
+ *     cartbot_chat_llm   /_cartbot/groq  key_file=secrets/groq.key
+ *                        model=llama-3.1-8b-instant mode=hybrid
+ *                        max_tokens=200;
+ *     cartbot_chat_llm_budget  zone=llm_budget:1m tokens=20000;  # a day
  *
  *     location = /chat           { cartbot_chat message; }   # POST
  *     location /chat/history/    { cartbot_chat history; }   # GET /{id}
@@ -25,6 +29,16 @@
  * reply recorded there is the one for success; when an action fails, the
  * record is corrected before the answer is sent, and a multi-item add
  * that failed in part is undone, so the turn is all or nothing.
+ *
+ * With an LLM (an OpenAI-compatible Chat Completions location, Groq by
+ * default): mode=llm asks it to classify every message, mode=hybrid only
+ * the messages the built-in understanding is not confident about; either
+ * way the call runs in parallel with round 1, and product questions are
+ * answered by the model from the catalog hits (shared/cartbot_llm.c).  A
+ * model that fails, times out, is rate limited, answers nonsense, has its
+ * circuit open or would go over the subject's daily token budget is not
+ * waited for again: the built-in understanding answers, and the answer
+ * says why ("fallback").
  */
 
 
@@ -35,6 +49,7 @@
 #include "ngx_http_cartbot.h"
 #include "cartbot_nlu.h"
 #include "cartbot_chat.h"
+#include "cartbot_llm.h"
 
 
 #define NGX_HTTP_CARTBOT_CHAT_MESSAGE      1
@@ -47,6 +62,7 @@
 #define NGX_HTTP_CARTBOT_CHAT_ACT          3
 #define NGX_HTTP_CARTBOT_CHAT_REPAIR       4
 #define NGX_HTTP_CARTBOT_CHAT_READ         5
+#define NGX_HTTP_CARTBOT_CHAT_ANSWER       6
 
 /* what a turn does */
 #define NGX_HTTP_CARTBOT_CHAT_DO_NOTHING   0
@@ -59,6 +75,16 @@
 #define NGX_HTTP_CARTBOT_CHAT_SHOW         5     /* products listed */
 #define NGX_HTTP_CARTBOT_CHAT_MEMORY       8     /* products remembered */
 #define NGX_HTTP_CARTBOT_CHAT_HISTORY_MAX  100
+
+#define NGX_HTTP_CARTBOT_CHAT_BUILTIN      0
+#define NGX_HTTP_CARTBOT_CHAT_LLM          1
+#define NGX_HTTP_CARTBOT_CHAT_HYBRID       2
+
+/* below this the built-in understanding asks the model (hybrid) */
+#define NGX_HTTP_CARTBOT_CHAT_CONFIDENT    0.5
+
+#define NGX_HTTP_CARTBOT_CHAT_LLM_CLASSIFY 1
+#define NGX_HTTP_CARTBOT_CHAT_LLM_ANSWER   2
 
 /* the pending checkout's total in ..._remember(): as it was, or none */
 #define NGX_HTTP_CARTBOT_CHAT_KEEP         -1
@@ -73,7 +99,48 @@ typedef struct {
     ngx_str_t                      checkout_uri;
     ngx_str_t                      recommend_uri;
     size_t                         max_message;
+
+    /* the LLM */
+    ngx_str_t                      llm_uri;
+    ngx_str_t                      llm_model;
+    ngx_str_t                      llm_auth;   /* "Bearer gsk_..." */
+    ngx_uint_t                     llm_mode;
+    ngx_uint_t                     llm_max_tokens;
+    ngx_shm_zone_t                *stats;
+    ngx_shm_zone_t                *budget_zone;
+    ngx_uint_t                     budget;     /* tokens a subject a day */
 } ngx_http_cartbot_chat_loc_conf_t;
+
+
+/* the daily token budgets, in shared memory */
+
+typedef struct {
+    uint64_t                       key;        /* hash of the subject */
+    ngx_uint_t                     day;
+    ngx_atomic_int_t               used;
+} ngx_http_cartbot_chat_budget_slot_t;
+
+
+typedef struct {
+    ngx_uint_t                     nslots;
+    ngx_http_cartbot_chat_budget_slot_t  slots[1];
+} ngx_http_cartbot_chat_budget_t;
+
+
+/* a call of the LLM */
+
+typedef struct {
+    ngx_http_cartbot_ctx_t        *ctx;
+    ngx_uint_t                     kind;
+    ngx_msec_t                     start;
+    long long                      reserved;
+    ngx_http_cartbot_stats_dep_t  *dep;
+    ngx_uint_t                     probe;
+    ngx_int_t                      rc;
+    ngx_uint_t                     status;
+    ngx_str_t                      body;
+    unsigned                       done:1;
+} ngx_http_cartbot_chat_llm_t;
 
 
 /* a product as the turn knows it */
@@ -146,6 +213,15 @@ typedef struct {
     yajl_val                       cart_json;
     yajl_val                       order_json;
     long long                      seq;        /* the assistant message */
+
+    /* the LLM's part in the turn */
+    ngx_http_cartbot_chat_llm_t   *llm;
+    const char                    *model;      /* "builtin" or the LLM's */
+    const char                    *fallback;   /* why the model was not
+                                                  used, or NULL */
+    long long                      prompt_tokens;
+    long long                      completion_tokens;
+
     unsigned                       stream:1;   /* Server-Sent Events */
     unsigned                       success:1;
     unsigned                       keep_shown:1;
@@ -194,8 +270,25 @@ static void ngx_http_cartbot_chat_remember(ngx_http_cartbot_chat_ctx_t *ctx,
     ngx_http_cartbot_chat_product_t *last, double pending_total);
 static ngx_int_t ngx_http_cartbot_chat_recall(ngx_http_request_t *r,
     ngx_http_cartbot_chat_ctx_t *ctx, const char *text);
+static ngx_int_t ngx_http_cartbot_chat_ask(ngx_http_request_t *r,
+    ngx_http_cartbot_chat_ctx_t *ctx, ngx_http_cartbot_chat_product_t *prods,
+    size_t n);
+static ngx_int_t ngx_http_cartbot_chat_llm_call(ngx_http_request_t *r,
+    ngx_http_cartbot_chat_ctx_t *ctx, ngx_uint_t kind, cartbot_buf_t *body);
+static ngx_int_t ngx_http_cartbot_chat_llm_done(ngx_http_request_t *sr,
+    void *data, ngx_int_t rc);
+static ngx_int_t ngx_http_cartbot_chat_llm_result(ngx_http_request_t *r,
+    ngx_http_cartbot_chat_ctx_t *ctx, cartbot_llm_completion_t *c);
+static ngx_int_t ngx_http_cartbot_chat_budget(ngx_http_request_t *r,
+    ngx_http_cartbot_chat_ctx_t *ctx, ngx_atomic_int_t n);
+static ngx_int_t ngx_http_cartbot_chat_budget_init(ngx_shm_zone_t *shm_zone,
+    void *data);
 static void ngx_http_cartbot_chat_wake(ngx_http_request_t *r);
 static ngx_int_t ngx_http_cartbot_chat_query_handler(ngx_http_request_t *r);
+static char *ngx_http_cartbot_chat_llm(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+static char *ngx_http_cartbot_chat_llm_budget(ngx_conf_t *cf,
+    ngx_command_t *cmd, void *conf);
 static void *ngx_http_cartbot_chat_create_loc_conf(ngx_conf_t *cf);
 static char *ngx_http_cartbot_chat_merge_loc_conf(ngx_conf_t *cf,
     void *parent, void *child);
@@ -248,6 +341,20 @@ static ngx_command_t  ngx_http_cartbot_chat_commands[] = {
       ngx_conf_set_size_slot,
       NGX_HTTP_LOC_CONF_OFFSET,
       offsetof(ngx_http_cartbot_chat_loc_conf_t, max_message),
+      NULL },
+
+    { ngx_string("cartbot_chat_llm"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_1MORE,
+      ngx_http_cartbot_chat_llm,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("cartbot_chat_llm_budget"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE2,
+      ngx_http_cartbot_chat_llm_budget,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
       NULL },
 
       ngx_null_command
@@ -501,6 +608,7 @@ ngx_http_cartbot_chat_body(ngx_http_request_t *r)
     ngx_int_t                          rc;
     ngx_str_t                          key;
     const char                        *sid, *said;
+    cartbot_buf_t                      b;
     ngx_http_cartbot_chat_ctx_t       *ctx;
     ngx_http_cartbot_chat_loc_conf_t  *clcf;
 
@@ -595,6 +703,38 @@ ngx_http_cartbot_chat_body(ngx_http_request_t *r)
 
     if (rc != NGX_OK) {
         ngx_http_finalize_request(r, ngx_http_cartbot_status_error(r, rc));
+        return;
+    }
+
+    /*
+     * The model classifies in parallel with round 1: always (llm), or when
+     * the built-in understanding is not confident (hybrid).  What it must
+     * refuse, and plain yes or no, never go to the model.
+     */
+
+    if (clcf->llm_mode == NGX_HTTP_CARTBOT_CHAT_BUILTIN
+        || ctx->nlu.injection_suspected || ctx->nlu.names_other_session
+        || ctx->nlu.confirmation != CARTBOT_NLU_CONFIRM_NONE
+        || (clcf->llm_mode == NGX_HTTP_CARTBOT_CHAT_HYBRID
+            && ctx->nlu.intent != CARTBOT_NLU_UNKNOWN
+            && ctx->nlu.confidence >= NGX_HTTP_CARTBOT_CHAT_CONFIDENT))
+    {
+        return;
+    }
+
+    cartbot_buf_init(&b, ctx->mem, 2048 + ctx->said.len);
+
+    if (cartbot_llm_classify_request(&b, (char *) clcf->llm_model.data,
+                                     (char *) ctx->said.data, ctx->said.len,
+                                     NULL, clcf->llm_max_tokens)
+        != 0
+        || ngx_http_cartbot_chat_llm_call(r, ctx,
+                                          NGX_HTTP_CARTBOT_CHAT_LLM_CLASSIFY,
+                                          &b)
+           == NGX_ERROR)
+    {
+        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                      "cartbot_chat: the model could not be asked");
     }
 }
 
@@ -852,6 +992,7 @@ ngx_http_cartbot_chat_resume(ngx_http_request_t *r,
     ngx_http_cartbot_ctx_t *base)
 {
     ngx_int_t                     rc;
+    cartbot_llm_completion_t      c;
     ngx_http_cartbot_chat_ctx_t  *ctx;
 
     ctx = (ngx_http_cartbot_chat_ctx_t *) base;
@@ -877,6 +1018,20 @@ ngx_http_cartbot_chat_resume(ngx_http_request_t *r,
 
     case NGX_HTTP_CARTBOT_CHAT_ACT:
         rc = ngx_http_cartbot_chat_acted(r, ctx);
+        break;
+
+    case NGX_HTTP_CARTBOT_CHAT_ANSWER:
+
+        if (ngx_http_cartbot_chat_llm_result(r, ctx, &c) == NGX_OK
+            && c.content.len)
+        {
+            ctx->reply.len = 0;
+            cartbot_buf_add(&ctx->reply, c.content.data,
+                            ngx_min(c.content.len, CARTBOT_LLM_MAX_ANSWER));
+        }
+
+        ctx->llm = NULL;
+        rc = ngx_http_cartbot_chat_act(r, ctx);
         break;
 
     case NGX_HTTP_CARTBOT_CHAT_REPAIR:
@@ -925,9 +1080,11 @@ static ngx_int_t
 ngx_http_cartbot_chat_understood(ngx_http_request_t *r,
     ngx_http_cartbot_chat_ctx_t *ctx)
 {
-    yajl_val              value;
-    ngx_uint_t            issued;
-    const char           *memory, *status;
+    yajl_val                   value;
+    ngx_uint_t                 issued;
+    const char                *memory, *status;
+    cartbot_nlu_result_t       nlu;
+    cartbot_llm_completion_t   c;
 
     value = cartbot_surreal_last(&ctx->load->result);
     memory = cartbot_json_get_string(value, "memory");
@@ -944,6 +1101,25 @@ ngx_http_cartbot_chat_understood(ngx_http_request_t *r,
         != 0)
     {
         return NGX_ERROR;
+    }
+
+    if (ctx->llm && ctx->llm->kind == NGX_HTTP_CARTBOT_CHAT_LLM_CLASSIFY) {
+
+        if (ngx_http_cartbot_chat_llm_result(r, ctx, &c) == NGX_OK) {
+
+            if (cartbot_llm_classify_parse(ctx->mem, c.content.data,
+                                           c.content.len, &ctx->nlu, &nlu)
+                == 0)
+            {
+                ctx->nlu = nlu;
+
+            } else {
+                ctx->fallback = "llm_malformed";
+                ctx->model = NULL;
+            }
+        }
+
+        ctx->llm = NULL;
     }
 
     ctx->step = NGX_HTTP_CARTBOT_CHAT_LOOKUP;
@@ -1786,6 +1962,12 @@ ngx_http_cartbot_chat_decide(ngx_http_request_t *r,
             ngx_http_cartbot_chat_remember(ctx, prods, 1, &prods[0],
                                    NGX_HTTP_CARTBOT_CHAT_KEEP);
 
+            /* with a model, it answers from these facts (RAG) */
+
+            if (ngx_http_cartbot_chat_ask(r, ctx, prods, n) == NGX_OK) {
+                return NGX_AGAIN;
+            }
+
             return ngx_http_cartbot_chat_act(r, ctx);
         }
 
@@ -1896,7 +2078,7 @@ ngx_http_cartbot_chat_act(ngx_http_request_t *r,
     size_t                             i;
     ngx_msec_t                         ms;
     cartbot_buf_t                      entities, *body;
-    const char                        *suffix;
+    const char                        *suffix, *model;
     ngx_uint_t                         method;
     cartbot_surreal_query_t            sq;
     ngx_http_cartbot_chat_item_t      *item;
@@ -1926,10 +2108,12 @@ ngx_http_cartbot_chat_act(ngx_http_request_t *r,
                          ngx_strlen(ctx->nlu.intent_name));
     cartbot_surreal_bind(&sq, "entities", entities.data, entities.len);
     cartbot_surreal_bind(&sq, "reply", ctx->reply.data, ctx->reply.len);
-    cartbot_surreal_bind(&sq, "model", "builtin", 7);
+    model = ctx->model ? ctx->model : "builtin";
+
+    cartbot_surreal_bind(&sq, "model", model, ngx_strlen(model));
     cartbot_surreal_bind_int(&sq, "ms", (long long) ms);
-    cartbot_surreal_bind_int(&sq, "pt", 0);
-    cartbot_surreal_bind_int(&sq, "ct", 0);
+    cartbot_surreal_bind_int(&sq, "pt", ctx->prompt_tokens);
+    cartbot_surreal_bind_int(&sq, "ct", ctx->completion_tokens);
 
     ctx->step = NGX_HTTP_CARTBOT_CHAT_ACT;
     ctx->rounds++;
@@ -2192,8 +2376,22 @@ ngx_http_cartbot_chat_answer(ngx_http_request_t *r,
     }
 
     cartbot_buf_printf(&b, ",\"confidence\":%.2f,\"success\":%s,"
-                       "\"model\":\"builtin\"", ctx->nlu.confidence,
+                       "\"model\":", ctx->nlu.confidence,
                        ctx->success ? "true" : "false");
+
+    if (ctx->model) {
+        cartbot_json_add_string(&b, ctx->model, ngx_strlen(ctx->model));
+        cartbot_buf_printf(&b, ",\"tokens\":{\"prompt\":%lld,"
+                           "\"completion\":%lld}", ctx->prompt_tokens,
+                           ctx->completion_tokens);
+
+    } else {
+        cartbot_buf_add_str(&b, "\"builtin\"");
+    }
+
+    if (ctx->fallback) {
+        cartbot_buf_printf(&b, ",\"fallback\":\"%s\"", ctx->fallback);
+    }
 
     cartbot_buf_add_str(&b, ",\"actions\":[");
 
@@ -2430,9 +2628,11 @@ ngx_http_cartbot_chat_answer_history(ngx_http_request_t *r,
 static ngx_int_t
 ngx_http_cartbot_chat_mode(ngx_http_request_t *r)
 {
-    ngx_int_t       rc;
-    static u_char   builtin[] = "{\"mode\":\"builtin\",\"llm\":false,"
-                                "\"model\":\"builtin\"}";
+    u_char                            *p;
+    ngx_int_t                          rc;
+    ngx_http_cartbot_chat_loc_conf_t  *clcf;
+    static const char                 *modes[] = { "builtin", "llm",
+                                                   "hybrid" };
 
     if (!(r->method & (NGX_HTTP_GET|NGX_HTTP_HEAD))) {
         return ngx_http_cartbot_send_error(r, NGX_HTTP_NOT_ALLOWED,
@@ -2446,8 +2646,453 @@ ngx_http_cartbot_chat_mode(ngx_http_request_t *r)
         return rc;
     }
 
-    return ngx_http_cartbot_send_json(r, NGX_HTTP_OK, builtin,
-                                      sizeof(builtin) - 1);
+    clcf = ngx_http_get_module_loc_conf(r, ngx_cartbot_chat_module);
+
+    p = ngx_pnalloc(r->pool, 128 + clcf->llm_model.len);
+    if (p == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    if (clcf->llm_mode == NGX_HTTP_CARTBOT_CHAT_BUILTIN) {
+        rc = ngx_sprintf(p, "{\"mode\":\"builtin\",\"llm\":false,"
+                         "\"model\":\"builtin\"}") - p;
+
+    } else {
+        rc = ngx_sprintf(p, "{\"mode\":\"%s\",\"llm\":true,"
+                         "\"model\":\"%V\"}", modes[clcf->llm_mode],
+                         &clcf->llm_model) - p;
+    }
+
+    return ngx_http_cartbot_send_json(r, NGX_HTTP_OK, p, rc);
+}
+
+
+/* a product question answered by the model from the hits: NGX_OK if asked */
+
+static ngx_int_t
+ngx_http_cartbot_chat_ask(ngx_http_request_t *r,
+    ngx_http_cartbot_chat_ctx_t *ctx, ngx_http_cartbot_chat_product_t *prods,
+    size_t n)
+{
+    size_t                             i;
+    yajl_val                           facts[NGX_HTTP_CARTBOT_CHAT_SHOW];
+    cartbot_buf_t                      b;
+    ngx_http_cartbot_chat_loc_conf_t  *clcf;
+
+    clcf = ngx_http_get_module_loc_conf(r, ngx_cartbot_chat_module);
+
+    if (clcf->llm_mode == NGX_HTTP_CARTBOT_CHAT_BUILTIN || ctx->stream) {
+        return NGX_DECLINED;
+    }
+
+    n = ngx_min(n, 3);
+
+    for (i = 0; i < n; i++) {
+        facts[i] = prods[i].json;
+    }
+
+    cartbot_buf_init(&b, ctx->mem, 4096);
+
+    if (cartbot_llm_answer_request(&b, (char *) clcf->llm_model.data,
+                                   (char *) ctx->said.data, ctx->said.len,
+                                   facts, n, clcf->llm_max_tokens, 0)
+        != 0)
+    {
+        return NGX_DECLINED;
+    }
+
+    if (ngx_http_cartbot_chat_llm_call(r, ctx,
+                                       NGX_HTTP_CARTBOT_CHAT_LLM_ANSWER, &b)
+        != NGX_OK)
+    {
+        return NGX_DECLINED;
+    }
+
+    ctx->step = NGX_HTTP_CARTBOT_CHAT_ANSWER;
+
+    return NGX_OK;
+}
+
+
+/*
+ * A call of the model: an in-memory POST to the LLM location with the key,
+ * guarded by its circuit breaker and the subject's token budget.
+ * NGX_DECLINED (ctx->fallback says why) when it is not to be called.
+ */
+
+static ngx_int_t
+ngx_http_cartbot_chat_llm_call(ngx_http_request_t *r,
+    ngx_http_cartbot_chat_ctx_t *ctx, ngx_uint_t kind, cartbot_buf_t *body)
+{
+    time_t                             retry_after;
+    ngx_str_t                          value, data, id;
+    ngx_uint_t                         probe;
+    ngx_list_t                         headers;
+    long long                          estimate;
+    ngx_http_request_t                *sr;
+    ngx_http_post_subrequest_t        *ps;
+    ngx_http_cartbot_chat_llm_t       *llm;
+    ngx_http_cartbot_stats_dep_t      *dep;
+    ngx_http_cartbot_chat_loc_conf_t  *clcf;
+
+    clcf = ngx_http_get_module_loc_conf(r, ngx_cartbot_chat_module);
+
+    if (body->failed) {
+        return NGX_ERROR;
+    }
+
+    dep = ngx_http_cartbot_stats_dep(clcf->stats, &clcf->llm_uri,
+                                     NGX_HTTP_CARTBOT_DEP_GROQ);
+
+    if (ngx_http_cartbot_breaker_allow(dep, &probe, &retry_after) != NGX_OK)
+    {
+        ngx_http_cartbot_stats_upstream(dep,
+                                        NGX_HTTP_CARTBOT_OUTCOME_REFUSED, 0);
+        ctx->fallback = "llm_circuit_open";
+        return NGX_DECLINED;
+    }
+
+    estimate = cartbot_llm_estimate_tokens(body->len, clcf->llm_max_tokens);
+
+    if (ngx_http_cartbot_chat_budget(r, ctx, estimate) != NGX_OK) {
+        if (probe) {
+            /* the probe is not made: the next request makes it */
+            dep->probing = 0;
+        }
+
+        ctx->fallback = "llm_budget_exhausted";
+        return NGX_DECLINED;
+    }
+
+    if (ngx_list_init(&headers, r->pool, 5, sizeof(ngx_table_elt_t))
+        != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    ngx_str_set(&value, "application/json");
+
+    if (ngx_http_cartbot_add_header(&headers, "Content-Type", &value)
+        != NGX_OK
+        || ngx_http_cartbot_add_header(&headers, "Accept", &value) != NGX_OK
+        || (clcf->llm_auth.len
+            && ngx_http_cartbot_add_header(&headers, "Authorization",
+                                           &clcf->llm_auth)
+               != NGX_OK))
+    {
+        return NGX_ERROR;
+    }
+
+    ngx_http_cartbot_request_id(r, &id);
+
+    if (id.len
+        && ngx_http_cartbot_add_header(&headers, "X-Request-Id", &id)
+           != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    llm = ngx_pcalloc(r->pool, sizeof(ngx_http_cartbot_chat_llm_t));
+    if (llm == NULL) {
+        return NGX_ERROR;
+    }
+
+    ps = ngx_palloc(r->pool, sizeof(ngx_http_post_subrequest_t));
+    if (ps == NULL) {
+        return NGX_ERROR;
+    }
+
+    llm->ctx = &ctx->ctx;
+    llm->kind = kind;
+    llm->start = ngx_current_msec;
+    llm->reserved = estimate;
+    llm->dep = dep;
+    llm->probe = probe;
+
+    ps->handler = ngx_http_cartbot_chat_llm_done;
+    ps->data = llm;
+
+    data.data = (u_char *) body->data;
+    data.len = body->len;
+
+    if (ngx_http_cartbot_post(r, &clcf->llm_uri, NULL, &headers, &data, ps,
+                              &sr)
+        != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    ctx->llm = llm;
+    ctx->ctx.pending++;
+    ctx->ctx.responded = 0;
+
+    r->write_event_handler = ngx_http_cartbot_chat_wake;
+    r->read_event_handler = ngx_http_cartbot_check_broken_connection;
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_http_cartbot_chat_llm_done(ngx_http_request_t *sr, void *data,
+    ngx_int_t rc)
+{
+    ngx_http_cartbot_chat_llm_t *llm = data;
+
+    if (llm->done || rc == NGX_AGAIN) {
+        return (rc == NGX_AGAIN) ? rc : NGX_OK;
+    }
+
+    llm->done = 1;
+    llm->rc = rc;
+    llm->status = (rc >= NGX_HTTP_SPECIAL_RESPONSE) ? (ngx_uint_t) rc
+                  : sr->headers_out.status;
+
+    if (sr->out && sr->out->buf) {
+        llm->body.data = sr->out->buf->pos;
+        llm->body.len = sr->out->buf->last - sr->out->buf->pos;
+    }
+
+    llm->ctx->pending--;
+
+    if (rc == NGX_HTTP_CLIENT_CLOSED_REQUEST || sr->connection->error) {
+        return rc;
+    }
+
+    /* an error answer stays ours: no error page, the client goes on */
+
+    return NGX_OK;
+}
+
+
+/*
+ * What the model answered: NGX_OK with the completion, or NGX_DECLINED
+ * with ctx->fallback set.  The metrics, the breaker and the budget learn
+ * the outcome here.
+ */
+
+static ngx_int_t
+ngx_http_cartbot_chat_llm_result(ngx_http_request_t *r,
+    ngx_http_cartbot_chat_ctx_t *ctx, cartbot_llm_completion_t *c)
+{
+    yajl_val                           root;
+    ngx_uint_t                         outcome, failed;
+    long long                          used;
+    ngx_http_cartbot_chat_llm_t       *llm;
+    ngx_http_cartbot_chat_loc_conf_t  *clcf;
+
+    clcf = ngx_http_get_module_loc_conf(r, ngx_cartbot_chat_module);
+    llm = ctx->llm;
+
+    if (llm == NULL) {
+        return NGX_DECLINED;
+    }
+
+    used = 0;
+    failed = 1;
+    outcome = NGX_HTTP_CARTBOT_OUTCOME_ERROR;
+
+    if (llm->status == NGX_HTTP_OK) {
+        failed = 0;
+        outcome = NGX_HTTP_CARTBOT_OUTCOME_OK;
+
+        if (cartbot_llm_parse_completion((char *) llm->body.data,
+                                         llm->body.len, &root, c)
+            == 0)
+        {
+            used = c->prompt_tokens + c->completion_tokens;
+
+        } else {
+            ctx->fallback = "llm_malformed";
+        }
+
+        if (ngx_http_cartbot_json_cleanup(r->pool, root) != NGX_OK) {
+            return NGX_DECLINED;
+        }
+
+    } else if (llm->status == NGX_HTTP_TOO_MANY_REQUESTS) {
+        ctx->fallback = "llm_rate_limited";
+
+    } else if (llm->status == NGX_HTTP_GATEWAY_TIME_OUT) {
+        outcome = NGX_HTTP_CARTBOT_OUTCOME_TIMEOUT;
+        ctx->fallback = "llm_timeout";
+
+    } else if (llm->status == NGX_HTTP_UNAUTHORIZED
+               || llm->status == NGX_HTTP_FORBIDDEN)
+    {
+        ctx->fallback = "llm_auth_failed";
+
+    } else if (llm->status >= 500 || llm->status == 0) {
+        outcome = NGX_HTTP_CARTBOT_OUTCOME_UNAVAILABLE;
+        ctx->fallback = "llm_unavailable";
+
+    } else {
+        ctx->fallback = "llm_refused";
+    }
+
+    if (failed || ctx->fallback) {
+        ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
+                      "cartbot_chat: the model answered %ui; %s",
+                      llm->status, ctx->fallback ? ctx->fallback : "");
+    }
+
+    ngx_http_cartbot_stats_upstream(llm->dep, outcome,
+                                    ngx_current_msec - llm->start);
+    ngx_http_cartbot_breaker_report(llm->dep, llm->probe, failed,
+                                    clcf->cartbot.db.breaker_failures,
+                                    clcf->cartbot.db.breaker_open,
+                                    clcf->cartbot.db.breaker_max);
+
+    /* the reservation is settled with what the model counted */
+
+    (void) ngx_http_cartbot_chat_budget(r, ctx, used - llm->reserved);
+
+    if (used) {
+        ctx->prompt_tokens += c->prompt_tokens;
+        ctx->completion_tokens += c->completion_tokens;
+
+        ngx_http_cartbot_stats_count(clcf->stats,
+                                     NGX_HTTP_CARTBOT_STATS_TOKENS, 0, NULL,
+                                     c->prompt_tokens);
+        ngx_http_cartbot_stats_count(clcf->stats,
+                                     NGX_HTTP_CARTBOT_STATS_TOKENS, 1, NULL,
+                                     c->completion_tokens);
+    }
+
+    if (failed || ctx->fallback) {
+        return NGX_DECLINED;
+    }
+
+    ctx->model = (char *) clcf->llm_model.data;
+    ctx->fallback = NULL;
+
+    return NGX_OK;
+}
+
+
+/*
+ * The subject's tokens of the day: n > 0 is reserved (NGX_DECLINED when it
+ * would go over the budget), n < 0 given back.  Slots are found by a hash
+ * of the subject and are free again the next day; when none is free the
+ * model is not asked.
+ */
+
+static ngx_int_t
+ngx_http_cartbot_chat_budget(ngx_http_request_t *r,
+    ngx_http_cartbot_chat_ctx_t *ctx, ngx_atomic_int_t n)
+{
+    uint64_t                               key;
+    ngx_int_t                              rc;
+    ngx_uint_t                             i, day, h;
+    ngx_slab_pool_t                       *shpool;
+    ngx_http_cartbot_chat_budget_t        *table;
+    ngx_http_cartbot_chat_budget_slot_t   *slot, *free;
+    ngx_http_cartbot_chat_loc_conf_t      *clcf;
+
+    clcf = ngx_http_get_module_loc_conf(r, ngx_cartbot_chat_module);
+
+    if (clcf->budget_zone == NULL || n == 0) {
+        return NGX_OK;
+    }
+
+    shpool = (ngx_slab_pool_t *) clcf->budget_zone->shm.addr;
+    table = clcf->budget_zone->data;
+
+    key = ((uint64_t) ngx_crc32_long(ctx->user.data, ctx->user.len) << 32)
+          | ngx_murmur_hash2(ctx->user.data, ctx->user.len) | 1;
+    day = ngx_time() / 86400;
+    h = (ngx_uint_t) (key % table->nslots);
+    free = NULL;
+    rc = NGX_DECLINED;
+
+    ngx_shmtx_lock(&shpool->mutex);
+
+    for (i = 0; i < 16; i++) {
+        slot = &table->slots[(h + i) % table->nslots];
+
+        if (slot->key == key) {
+            free = slot;
+            break;
+        }
+
+        if (free == NULL && (slot->key == 0 || slot->day != day)) {
+            free = slot;
+        }
+    }
+
+    if (free == NULL) {
+        goto done;
+    }
+
+    if (free->key != key || free->day != day) {
+        if (n < 0) {
+            goto done;
+        }
+
+        free->key = key;
+        free->day = day;
+        free->used = 0;
+    }
+
+    if (n > 0 && free->used + n > (ngx_atomic_int_t) clcf->budget) {
+        goto done;
+    }
+
+    free->used += n;
+
+    if (free->used < 0) {
+        free->used = 0;
+    }
+
+    rc = NGX_OK;
+
+done:
+
+    ngx_shmtx_unlock(&shpool->mutex);
+
+    return rc;
+}
+
+
+static ngx_int_t
+ngx_http_cartbot_chat_budget_init(ngx_shm_zone_t *shm_zone, void *data)
+{
+    size_t                           size;
+    ngx_uint_t                       n;
+    ngx_slab_pool_t                 *shpool;
+    ngx_http_cartbot_chat_budget_t  *table, *old = data;
+
+    shpool = (ngx_slab_pool_t *) shm_zone->shm.addr;
+
+    if (old) {
+        shm_zone->data = old;
+        return NGX_OK;
+    }
+
+    if (shm_zone->shm.exists) {
+        shm_zone->data = shpool->data;
+        return NGX_OK;
+    }
+
+    /* half the zone for the slots: the slab allocator keeps the rest */
+
+    n = (shm_zone->shm.size / 2)
+        / sizeof(ngx_http_cartbot_chat_budget_slot_t);
+
+    size = sizeof(ngx_http_cartbot_chat_budget_t)
+           + n * sizeof(ngx_http_cartbot_chat_budget_slot_t);
+
+    table = ngx_slab_calloc(shpool, size);
+    if (table == NULL) {
+        return NGX_ERROR;
+    }
+
+    table->nslots = n;
+
+    shpool->data = table;
+    shm_zone->data = table;
+
+    return NGX_OK;
 }
 
 
@@ -2593,6 +3238,10 @@ ngx_http_cartbot_chat_create_loc_conf(ngx_conf_t *cf)
      */
 
     conf->max_message = NGX_CONF_UNSET_SIZE;
+    conf->llm_mode = NGX_CONF_UNSET_UINT;
+    conf->llm_max_tokens = NGX_CONF_UNSET_UINT;
+    conf->budget = NGX_CONF_UNSET_UINT;
+    conf->budget_zone = NGX_CONF_UNSET_PTR;
 
     return conf;
 }
@@ -2610,6 +3259,26 @@ ngx_http_cartbot_chat_merge_loc_conf(ngx_conf_t *cf, void *parent,
     ngx_conf_merge_str_value(conf->checkout_uri, prev->checkout_uri, "");
     ngx_conf_merge_str_value(conf->recommend_uri, prev->recommend_uri, "");
     ngx_conf_merge_size_value(conf->max_message, prev->max_message, 1000);
+
+    if (conf->llm_uri.len == 0) {
+        conf->llm_uri = prev->llm_uri;
+        conf->llm_model = prev->llm_model;
+        conf->llm_auth = prev->llm_auth;
+        conf->stats = prev->stats;
+    }
+
+    ngx_conf_merge_uint_value(conf->llm_mode, prev->llm_mode,
+                              conf->llm_uri.len
+                              ? NGX_HTTP_CARTBOT_CHAT_HYBRID
+                              : NGX_HTTP_CARTBOT_CHAT_BUILTIN);
+    ngx_conf_merge_uint_value(conf->llm_max_tokens, prev->llm_max_tokens,
+                              200);
+    ngx_conf_merge_uint_value(conf->budget, prev->budget, 0);
+    ngx_conf_merge_ptr_value(conf->budget_zone, prev->budget_zone, NULL);
+
+    if (conf->llm_uri.len == 0) {
+        conf->llm_mode = NGX_HTTP_CARTBOT_CHAT_BUILTIN;
+    }
 
     if (conf->max_message > CARTBOT_NLU_MAX_INPUT) {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
@@ -2680,6 +3349,246 @@ ngx_http_cartbot_chat_api(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     }
 
     return NGX_CONF_OK;
+}
+
+
+/*
+ * cartbot_chat_llm URI key_file=PATH model=NAME [mode=hybrid|llm|builtin]
+ *     [max_tokens=N]
+ */
+
+static char *
+ngx_http_cartbot_chat_llm(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_cartbot_chat_loc_conf_t *clcf = conf;
+
+    u_char      *p, *last;
+    ssize_t      n;
+    ngx_int_t    max;
+    ngx_str_t   *value, path, key;
+    ngx_uint_t   i;
+    ngx_file_t   file;
+    u_char       buf[512];
+
+    if (clcf->llm_uri.len) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+
+    if (value[1].len == 0 || value[1].data[0] != '/') {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"%V\" is not a location URI", &value[1]);
+        return NGX_CONF_ERROR;
+    }
+
+    clcf->llm_uri = value[1];
+    ngx_str_null(&path);
+
+    for (i = 2; i < cf->args->nelts; i++) {
+
+        if (ngx_strncmp(value[i].data, "key_file=", 9) == 0) {
+            path.data = value[i].data + 9;
+            path.len = value[i].len - 9;
+            continue;
+        }
+
+        if (ngx_strncmp(value[i].data, "model=", 6) == 0
+            && value[i].len > 6)
+        {
+            clcf->llm_model.data = value[i].data + 6;
+            clcf->llm_model.len = value[i].len - 6;
+            continue;
+        }
+
+        if (ngx_strncmp(value[i].data, "mode=", 5) == 0) {
+            if (ngx_strcmp(value[i].data + 5, "builtin") == 0) {
+                clcf->llm_mode = NGX_HTTP_CARTBOT_CHAT_BUILTIN;
+
+            } else if (ngx_strcmp(value[i].data + 5, "llm") == 0) {
+                clcf->llm_mode = NGX_HTTP_CARTBOT_CHAT_LLM;
+
+            } else if (ngx_strcmp(value[i].data + 5, "hybrid") == 0) {
+                clcf->llm_mode = NGX_HTTP_CARTBOT_CHAT_HYBRID;
+
+            } else {
+                goto invalid;
+            }
+
+            continue;
+        }
+
+        if (ngx_strncmp(value[i].data, "max_tokens=", 11) == 0) {
+            max = ngx_atoi(value[i].data + 11, value[i].len - 11);
+
+            if (max < 16 || max > 4096) {
+                goto invalid;
+            }
+
+            clcf->llm_max_tokens = max;
+            continue;
+        }
+
+        goto invalid;
+    }
+
+    if (clcf->llm_model.len == 0) {
+        return "needs model=";
+    }
+
+    /* the key is read by the master, once: it may be root's only */
+
+    if (path.len) {
+        if (ngx_conf_full_name(cf->cycle, &path, 1) != NGX_OK) {
+            return NGX_CONF_ERROR;
+        }
+
+        ngx_memzero(&file, sizeof(ngx_file_t));
+        file.name = path;
+        file.log = cf->log;
+
+        file.fd = ngx_open_file(path.data, NGX_FILE_RDONLY, NGX_FILE_OPEN, 0);
+
+        if (file.fd == NGX_INVALID_FILE) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, ngx_errno,
+                               ngx_open_file_n " \"%V\" failed", &path);
+            return NGX_CONF_ERROR;
+        }
+
+        n = ngx_read_file(&file, buf, sizeof(buf), 0);
+
+        ngx_close_file(file.fd);
+
+        if (n <= 0 || n == (ssize_t) sizeof(buf)) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "\"%V\" does not hold one API key", &path);
+            return NGX_CONF_ERROR;
+        }
+
+        p = buf;
+        last = buf + n;
+
+        while (p < last && (*p == ' ' || *p == '\n' || *p == '\r')) {
+            p++;
+        }
+
+        while (last > p && (last[-1] == ' ' || last[-1] == '\n'
+                            || last[-1] == '\r'))
+        {
+            last--;
+        }
+
+        key.data = p;
+        key.len = last - p;
+
+        if (key.len == 0 || ngx_strlchr(key.data, last, ' ')) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "\"%V\" does not hold one API key", &path);
+            return NGX_CONF_ERROR;
+        }
+
+        clcf->llm_auth.len = sizeof("Bearer ") - 1 + key.len;
+        clcf->llm_auth.data = ngx_pnalloc(cf->pool, clcf->llm_auth.len);
+        if (clcf->llm_auth.data == NULL) {
+            return NGX_CONF_ERROR;
+        }
+
+        ngx_sprintf(clcf->llm_auth.data, "Bearer %V", &key);
+        ngx_explicit_memzero(buf, sizeof(buf));
+    }
+
+    if (ngx_http_cartbot_stats_add(cf, &clcf->stats) != NGX_OK) {
+        return NGX_CONF_ERROR;
+    }
+
+    return NGX_CONF_OK;
+
+invalid:
+
+    ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                       "invalid parameter \"%V\"", &value[i]);
+    return NGX_CONF_ERROR;
+}
+
+
+/* cartbot_chat_llm_budget zone=NAME:SIZE tokens=N */
+
+static char *
+ngx_http_cartbot_chat_llm_budget(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf)
+{
+    ngx_http_cartbot_chat_loc_conf_t *clcf = conf;
+
+    u_char      *p;
+    ssize_t      size;
+    ngx_int_t    tokens;
+    ngx_str_t   *value, name, s;
+    ngx_uint_t   i;
+
+    if (clcf->budget_zone != NGX_CONF_UNSET_PTR) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+    ngx_str_null(&name);
+    size = 0;
+    tokens = 0;
+
+    for (i = 1; i < cf->args->nelts; i++) {
+
+        if (ngx_strncmp(value[i].data, "zone=", 5) == 0) {
+            name.data = value[i].data + 5;
+            p = (u_char *) ngx_strchr(name.data, ':');
+
+            if (p == NULL) {
+                goto invalid;
+            }
+
+            name.len = p - name.data;
+            s.data = p + 1;
+            s.len = value[i].data + value[i].len - s.data;
+            size = ngx_parse_size(&s);
+
+            if (name.len == 0 || size < (ssize_t) (8 * ngx_pagesize)) {
+                goto invalid;
+            }
+
+            continue;
+        }
+
+        if (ngx_strncmp(value[i].data, "tokens=", 7) == 0) {
+            tokens = ngx_atoi(value[i].data + 7, value[i].len - 7);
+
+            if (tokens <= 0) {
+                goto invalid;
+            }
+
+            continue;
+        }
+
+        goto invalid;
+    }
+
+    if (name.len == 0 || tokens == 0) {
+        return "needs zone= and tokens=";
+    }
+
+    clcf->budget = tokens;
+    clcf->budget_zone = ngx_shared_memory_add(cf, &name, size,
+                                              &ngx_cartbot_chat_module);
+    if (clcf->budget_zone == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    clcf->budget_zone->init = ngx_http_cartbot_chat_budget_init;
+
+    return NGX_CONF_OK;
+
+invalid:
+
+    ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                       "invalid parameter \"%V\"", &value[i]);
+    return NGX_CONF_ERROR;
 }
 
 

@@ -102,8 +102,8 @@ cartbot_llm_classify_request(cartbot_buf_t *b, const char *model,
 
 int
 cartbot_llm_answer_request(cartbot_buf_t *b, const char *model,
-    const char *question, size_t len, yajl_val products, unsigned max_tokens,
-    int stream)
+    const char *question, size_t len, const yajl_val *products, size_t n,
+    unsigned max_tokens, int stream)
 {
     size_t         i, j;
     yajl_val       p;
@@ -122,8 +122,8 @@ cartbot_llm_answer_request(cartbot_buf_t *b, const char *model,
     cartbot_buf_init(&user, b->mem, 1024 + len);
     cartbot_buf_add_str(&user, "<catalog>\n[");
 
-    for (i = 0; i < cartbot_json_array_len(products); i++) {
-        p = cartbot_json_array_at(products, i);
+    for (i = 0; i < n; i++) {
+        p = products[i];
 
         cartbot_buf_add_str(&user, i ? ",\n{" : "{");
 

@@ -41,10 +41,10 @@ int cartbot_llm_classify_request(cartbot_buf_t *b, const char *model,
     const char *text, size_t len, const cartbot_nlu_context_t *ctx,
     unsigned max_tokens);
 
-/* products: a JSON array of catalog objects (name, price, ...) */
+/* products: n catalog objects (name, price, ...) */
 int cartbot_llm_answer_request(cartbot_buf_t *b, const char *model,
-    const char *question, size_t len, yajl_val products, unsigned max_tokens,
-    int stream);
+    const char *question, size_t len, const yajl_val *products, size_t n,
+    unsigned max_tokens, int stream);
 
 /* a rough count of the tokens of a request, for reservations */
 long long cartbot_llm_estimate_tokens(size_t request_bytes,

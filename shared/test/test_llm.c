@@ -60,7 +60,7 @@ test_llm_requests(cartbot_mem_t *mem)
 
     cartbot_buf_init(&b, mem, 0);
     CARTBOT_CHECK(cartbot_llm_answer_request(&b, "m", "is it big?", 10,
-                                             products, 150, 1) == 0);
+                  &products->u.array.values[0], 1, 150, 1) == 0);
     doc = cartbot_json_parse(b.data, b.len, err, sizeof(err));
     CARTBOT_CHECK(YAJL_IS_TRUE(cartbot_json_get(doc, "stream")));
     msgs = cartbot_json_get(doc, "messages");
