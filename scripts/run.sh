@@ -78,6 +78,18 @@ sed -e "s/listen       8080;/listen       $port;/" "$top/conf/cartbot.conf" \
 sed -i -e "s/server     127.0.0.1:8000 /server     127.0.0.1:$db_port /" \
     "$prefix/conf/cartbot/upstreams.conf"
 ln -sfn "$build/modules" "$prefix/modules"
+
+# the language model: Groq when GROQ_API_KEY is set, else built-in only
+if [ -n "${GROQ_API_KEY:-}" ]; then
+    (umask 077; printf '%s\n' "$GROQ_API_KEY" > "$prefix/conf/secrets/groq.key")
+    sed -n 's/^#   \{0,1\}//p' "$top/conf/cartbot/llm.conf" \
+        | sed -e '/^echo /d' -e '/^mode=hybrid asks/,$d' \
+              -e "s/llama-3.1-8b-instant/${GROQ_MODEL:-llama-3.1-8b-instant}/" \
+        > "$prefix/conf/cartbot/llm.conf"
+    echo "cartbot: the assistant uses Groq (${GROQ_MODEL:-llama-3.1-8b-instant})"
+else
+    echo "cartbot: no GROQ_API_KEY: the assistant uses its built-in understanding"
+fi
 ln -sfn "$top/web" "$prefix/web"          # the chat page (cartbot/web.conf)
 
 "$nginx" -t -q -p "$prefix/" -c conf/cartbot.conf -e logs/error.log
