@@ -139,6 +139,9 @@ typedef struct {
     ngx_int_t                      rc;
     ngx_uint_t                     status;
     ngx_str_t                      body;
+    cartbot_llm_stream_t           stream;     /* a streamed answer */
+    size_t                         sent;       /* bytes of deltas sent */
+    unsigned                       streamed:1;
     unsigned                       done:1;
 } ngx_http_cartbot_chat_llm_t;
 
@@ -221,6 +224,8 @@ typedef struct {
                                                   used, or NULL */
     long long                      prompt_tokens;
     long long                      completion_tokens;
+    cartbot_buf_t                  llm_request;  /* a streamed ask */
+    size_t                         deltas_sent;
 
     unsigned                       stream:1;   /* Server-Sent Events */
     unsigned                       success:1;
@@ -251,6 +256,8 @@ static ngx_int_t ngx_http_cartbot_chat_answer(ngx_http_request_t *r,
     ngx_http_cartbot_chat_ctx_t *ctx);
 static ngx_int_t ngx_http_cartbot_chat_send_events(ngx_http_request_t *r,
     ngx_http_cartbot_chat_ctx_t *ctx, cartbot_buf_t *result);
+static ngx_int_t ngx_http_cartbot_chat_end_events(ngx_http_request_t *r,
+    ngx_http_cartbot_chat_ctx_t *ctx, cartbot_buf_t *result);
 static ngx_int_t ngx_http_cartbot_chat_answer_history(ngx_http_request_t *r,
     ngx_http_cartbot_chat_ctx_t *ctx);
 static ngx_http_cartbot_call_t *ngx_http_cartbot_chat_call(
@@ -274,7 +281,15 @@ static ngx_int_t ngx_http_cartbot_chat_ask(ngx_http_request_t *r,
     ngx_http_cartbot_chat_ctx_t *ctx, ngx_http_cartbot_chat_product_t *prods,
     size_t n);
 static ngx_int_t ngx_http_cartbot_chat_llm_call(ngx_http_request_t *r,
-    ngx_http_cartbot_chat_ctx_t *ctx, ngx_uint_t kind, cartbot_buf_t *body);
+    ngx_http_cartbot_chat_ctx_t *ctx, ngx_uint_t kind, cartbot_buf_t *body,
+    ngx_uint_t streamed);
+static ngx_int_t ngx_http_cartbot_chat_start_events(ngx_http_request_t *r);
+static void ngx_http_cartbot_chat_drain(ngx_http_request_t *r);
+static ngx_http_cartbot_chat_llm_t *ngx_http_cartbot_chat_streamed(
+    ngx_http_request_t *r);
+static ngx_int_t ngx_http_cartbot_chat_header_filter(ngx_http_request_t *r);
+static ngx_int_t ngx_http_cartbot_chat_body_filter(ngx_http_request_t *r,
+    ngx_chain_t *in);
 static ngx_int_t ngx_http_cartbot_chat_llm_done(ngx_http_request_t *sr,
     void *data, ngx_int_t rc);
 static ngx_int_t ngx_http_cartbot_chat_llm_result(ngx_http_request_t *r,
@@ -300,6 +315,10 @@ static ngx_int_t ngx_http_cartbot_chat_init(ngx_conf_t *cf);
 
 
 ngx_module_t  ngx_cartbot_chat_module;
+
+
+static ngx_http_output_header_filter_pt  ngx_http_next_header_filter;
+static ngx_http_output_body_filter_pt    ngx_http_next_body_filter;
 
 
 static ngx_http_cartbot_glue_t  ngx_http_cartbot_chat_glue = {
@@ -730,7 +749,7 @@ ngx_http_cartbot_chat_body(ngx_http_request_t *r)
         != 0
         || ngx_http_cartbot_chat_llm_call(r, ctx,
                                           NGX_HTTP_CARTBOT_CHAT_LLM_CLASSIFY,
-                                          &b)
+                                          &b, 0)
            == NGX_ERROR)
     {
         ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
@@ -1021,6 +1040,10 @@ ngx_http_cartbot_chat_resume(ngx_http_request_t *r,
         break;
 
     case NGX_HTTP_CARTBOT_CHAT_ANSWER:
+
+        if (ctx->llm && ctx->llm->streamed) {
+            ctx->deltas_sent = ctx->llm->sent;
+        }
 
         if (ngx_http_cartbot_chat_llm_result(r, ctx, &c) == NGX_OK
             && c.content.len)
@@ -2342,10 +2365,10 @@ static ngx_int_t
 ngx_http_cartbot_chat_answer(ngx_http_request_t *r,
     ngx_http_cartbot_chat_ctx_t *ctx)
 {
-    char            err[64];
-    yajl_val        doc, entities;
-    cartbot_buf_t   b, nlu;
-    ngx_table_elt_t  *h;
+    char              err[64];
+    yajl_val          doc, entities;
+    cartbot_buf_t     b, nlu;
+    ngx_table_elt_t  *h, dummy;
 
     cartbot_buf_init(&nlu, ctx->mem, 256);
 
@@ -2460,7 +2483,7 @@ ngx_http_cartbot_chat_answer(ngx_http_request_t *r,
 
     /* how many database round trips the turn waited for, in a row */
 
-    h = ngx_list_push(&r->headers_out.headers);
+    h = r->header_sent ? &dummy : ngx_list_push(&r->headers_out.headers);
     if (h == NULL) {
         return NGX_ERROR;
     }
@@ -2480,6 +2503,10 @@ ngx_http_cartbot_chat_answer(ngx_http_request_t *r,
 
     if (!ctx->stream) {
         return ngx_http_cartbot_send_buf(r, NGX_HTTP_OK, &b);
+    }
+
+    if (r->header_sent) {
+        return ngx_http_cartbot_chat_end_events(r, ctx, &b);
     }
 
     return ngx_http_cartbot_chat_send_events(r, ctx, &b);
@@ -2531,6 +2558,227 @@ ngx_http_cartbot_chat_send_events(ngx_http_request_t *r,
 
     return ngx_http_cartbot_send_typed(r, NGX_HTTP_OK, &type,
                                        (u_char *) sse.data, sse.len);
+}
+
+
+/* the headers of an answer of events whose end comes later */
+
+static ngx_int_t
+ngx_http_cartbot_chat_start_events(ngx_http_request_t *r)
+{
+    ngx_int_t         rc;
+    ngx_table_elt_t  *h;
+
+    r->headers_out.status = NGX_HTTP_OK;
+    r->headers_out.content_length_n = -1;
+    ngx_str_set(&r->headers_out.content_type, "text/event-stream");
+    r->headers_out.content_type_len = r->headers_out.content_type.len;
+    r->headers_out.content_type_lowcase = NULL;
+
+    h = ngx_list_push(&r->headers_out.headers);
+    if (h == NULL) {
+        return NGX_ERROR;
+    }
+
+    h->hash = 1;
+    ngx_str_set(&h->key, "Cache-Control");
+    ngx_str_set(&h->value, "no-cache");
+
+    h = ngx_list_push(&r->headers_out.headers);
+    if (h == NULL) {
+        return NGX_ERROR;
+    }
+
+    h->hash = 1;
+    ngx_str_set(&h->key, "X-Accel-Buffering");
+    ngx_str_set(&h->value, "no");
+
+    rc = ngx_http_send_header(r);
+
+    return (rc == NGX_ERROR || rc > NGX_OK) ? NGX_ERROR : NGX_OK;
+}
+
+
+/*
+ * Lets the finished subrequests of round 1 go, one by one (each posts the
+ * request again), then starts the model's streamed answer, which is then
+ * the active subrequest and whose deltas reach the client at once.
+ */
+
+static void
+ngx_http_cartbot_chat_drain(ngx_http_request_t *r)
+{
+    ngx_int_t                     rc;
+    ngx_http_cartbot_chat_ctx_t  *ctx;
+
+    ctx = ngx_http_get_module_ctx(r, ngx_cartbot_chat_module);
+
+    if (ngx_http_output_filter(r, NULL) == NGX_ERROR) {
+        ngx_http_finalize_request(r, NGX_ERROR);
+        return;
+    }
+
+    if (r->postponed || r->connection->data != r) {
+        /* the one made active last posts this request when it is done */
+        return;
+    }
+
+    rc = ngx_http_cartbot_chat_llm_call(r, ctx,
+                                        NGX_HTTP_CARTBOT_CHAT_LLM_ANSWER,
+                                        &ctx->llm_request, 1);
+    if (rc == NGX_OK) {
+        return;
+    }
+
+    if (rc == NGX_ERROR) {
+        ngx_http_finalize_request(r, NGX_ERROR);
+        return;
+    }
+
+    /* not asked (budget, circuit): the built-in reply */
+
+    ctx->ctx.responded = 1;
+
+    rc = ngx_http_cartbot_chat_act(r, ctx);
+
+    if (rc != NGX_AGAIN) {
+        ngx_http_finalize_request(r, rc);
+    }
+}
+
+
+/* the end of an answer of events: the reply if not streamed, the result */
+
+static ngx_int_t
+ngx_http_cartbot_chat_end_events(ngx_http_request_t *r,
+    ngx_http_cartbot_chat_ctx_t *ctx, cartbot_buf_t *result)
+{
+    ngx_buf_t      *b;
+    ngx_chain_t     out;
+    cartbot_buf_t   sse;
+
+    cartbot_buf_init(&sse, ctx->mem, result->len + 2 * ctx->reply.len + 256);
+
+    if ((ctx->deltas_sent == 0
+         && cartbot_chat_sse_text(&sse, ctx->reply.data, ctx->reply.len, 24)
+            != 0)
+        || cartbot_chat_sse(&sse, "result", result->data, result->len) != 0)
+    {
+        return NGX_ERROR;
+    }
+
+    b = ngx_calloc_buf(r->pool);
+    if (b == NULL) {
+        return NGX_ERROR;
+    }
+
+    b->pos = (u_char *) sse.data;
+    b->last = b->pos + sse.len;
+    b->memory = 1;
+    b->last_buf = 1;
+    b->last_in_chain = 1;
+
+    out.buf = b;
+    out.next = NULL;
+
+    return ngx_http_output_filter(r, &out);
+}
+
+
+/* the model's streamed answer, if r is its subrequest */
+
+static ngx_http_cartbot_chat_llm_t *
+ngx_http_cartbot_chat_streamed(ngx_http_request_t *r)
+{
+    ngx_http_cartbot_chat_llm_t  *llm;
+
+    if (r == r->main || r->post_subrequest == NULL
+        || r->post_subrequest->handler != ngx_http_cartbot_chat_llm_done)
+    {
+        return NULL;
+    }
+
+    llm = r->post_subrequest->data;
+
+    return llm->streamed ? llm : NULL;
+}
+
+
+static ngx_int_t
+ngx_http_cartbot_chat_header_filter(ngx_http_request_t *r)
+{
+    ngx_http_cartbot_chat_llm_t  *llm;
+
+    llm = ngx_http_cartbot_chat_streamed(r);
+
+    if (llm == NULL) {
+        return ngx_http_next_header_filter(r);
+    }
+
+    /* the client has its headers already: the model's stay here */
+
+    llm->status = r->headers_out.status;
+    r->header_sent = 1;
+
+    return NGX_OK;
+}
+
+
+/*
+ * The model's events become ours as they come ("delta" with the text);
+ * anything else it sends (an error) is kept out of the answer.
+ */
+
+static ngx_int_t
+ngx_http_cartbot_chat_body_filter(ngx_http_request_t *r, ngx_chain_t *in)
+{
+    ngx_buf_t                    *b;
+    ngx_chain_t                  *cl, out;
+    cartbot_buf_t                 deltas;
+    ngx_http_cartbot_chat_llm_t  *llm;
+
+    llm = ngx_http_cartbot_chat_streamed(r);
+
+    if (llm == NULL) {
+        return ngx_http_next_body_filter(r, in);
+    }
+
+    cartbot_buf_init(&deltas, llm->stream.content.mem, 512);
+
+    for (cl = in; cl; cl = cl->next) {
+        b = cl->buf;
+
+        if (ngx_buf_in_memory(b) && llm->status == NGX_HTTP_OK
+            && cartbot_llm_stream_feed(&llm->stream, (char *) b->pos,
+                                       b->last - b->pos, &deltas)
+               != 0)
+        {
+            return NGX_ERROR;
+        }
+
+        b->pos = b->last;
+    }
+
+    if (deltas.len == 0) {
+        return ngx_http_next_body_filter(r, NULL);
+    }
+
+    b = ngx_calloc_buf(r->pool);
+    if (b == NULL) {
+        return NGX_ERROR;
+    }
+
+    b->pos = (u_char *) deltas.data;
+    b->last = b->pos + deltas.len;
+    b->memory = 1;
+    b->flush = 1;
+
+    out.buf = b;
+    out.next = NULL;
+
+    llm->sent += deltas.len;
+
+    return ngx_http_next_body_filter(r, &out);
 }
 
 
@@ -2676,12 +2924,12 @@ ngx_http_cartbot_chat_ask(ngx_http_request_t *r,
 {
     size_t                             i;
     yajl_val                           facts[NGX_HTTP_CARTBOT_CHAT_SHOW];
-    cartbot_buf_t                      b;
+    cartbot_buf_t                     *b;
     ngx_http_cartbot_chat_loc_conf_t  *clcf;
 
     clcf = ngx_http_get_module_loc_conf(r, ngx_cartbot_chat_module);
 
-    if (clcf->llm_mode == NGX_HTTP_CARTBOT_CHAT_BUILTIN || ctx->stream) {
+    if (clcf->llm_mode == NGX_HTTP_CARTBOT_CHAT_BUILTIN) {
         return NGX_DECLINED;
     }
 
@@ -2691,24 +2939,42 @@ ngx_http_cartbot_chat_ask(ngx_http_request_t *r,
         facts[i] = prods[i].json;
     }
 
-    cartbot_buf_init(&b, ctx->mem, 4096);
+    b = &ctx->llm_request;
+    cartbot_buf_init(b, ctx->mem, 4096);
 
-    if (cartbot_llm_answer_request(&b, (char *) clcf->llm_model.data,
+    if (cartbot_llm_answer_request(b, (char *) clcf->llm_model.data,
                                    (char *) ctx->said.data, ctx->said.len,
-                                   facts, n, clcf->llm_max_tokens, 0)
+                                   facts, n, clcf->llm_max_tokens,
+                                   ctx->stream)
         != 0)
     {
         return NGX_DECLINED;
     }
 
-    if (ngx_http_cartbot_chat_llm_call(r, ctx,
-                                       NGX_HTTP_CARTBOT_CHAT_LLM_ANSWER, &b)
-        != NGX_OK)
-    {
+    ctx->step = NGX_HTTP_CARTBOT_CHAT_ANSWER;
+
+    if (!ctx->stream) {
+        return ngx_http_cartbot_chat_llm_call(r, ctx,
+                                             NGX_HTTP_CARTBOT_CHAT_LLM_ANSWER,
+                                             b, 0) == NGX_OK
+               ? NGX_OK : NGX_DECLINED;
+    }
+
+    /*
+     * Streamed: the events start now, and the model's deltas are passed
+     * on as they come, as the output of its subrequest.  That subrequest
+     * must be the connection's active one, so the finished subrequests of
+     * round 1 are let go first.
+     */
+
+    if (ngx_http_cartbot_chat_start_events(r) != NGX_OK) {
         return NGX_DECLINED;
     }
 
-    ctx->step = NGX_HTTP_CARTBOT_CHAT_ANSWER;
+    r->write_event_handler = ngx_http_cartbot_chat_drain;
+    ctx->ctx.responded = 0;
+
+    ngx_http_cartbot_chat_drain(r);
 
     return NGX_OK;
 }
@@ -2722,7 +2988,8 @@ ngx_http_cartbot_chat_ask(ngx_http_request_t *r,
 
 static ngx_int_t
 ngx_http_cartbot_chat_llm_call(ngx_http_request_t *r,
-    ngx_http_cartbot_chat_ctx_t *ctx, ngx_uint_t kind, cartbot_buf_t *body)
+    ngx_http_cartbot_chat_ctx_t *ctx, ngx_uint_t kind, cartbot_buf_t *body,
+    ngx_uint_t streamed)
 {
     time_t                             retry_after;
     ngx_str_t                          value, data, id;
@@ -2808,6 +3075,11 @@ ngx_http_cartbot_chat_llm_call(ngx_http_request_t *r,
     llm->reserved = estimate;
     llm->dep = dep;
     llm->probe = probe;
+    llm->streamed = streamed;
+
+    if (streamed) {
+        cartbot_llm_stream_init(&llm->stream, ctx->mem);
+    }
 
     ps->handler = ngx_http_cartbot_chat_llm_done;
     ps->data = llm;
@@ -2816,7 +3088,7 @@ ngx_http_cartbot_chat_llm_call(ngx_http_request_t *r,
     data.len = body->len;
 
     if (ngx_http_cartbot_post(r, &clcf->llm_uri, NULL, &headers, &data, ps,
-                              &sr)
+                              streamed, &sr)
         != NGX_OK)
     {
         return NGX_ERROR;
@@ -2845,10 +3117,13 @@ ngx_http_cartbot_chat_llm_done(ngx_http_request_t *sr, void *data,
 
     llm->done = 1;
     llm->rc = rc;
-    llm->status = (rc >= NGX_HTTP_SPECIAL_RESPONSE) ? (ngx_uint_t) rc
-                  : sr->headers_out.status;
 
-    if (sr->out && sr->out->buf) {
+    if (rc >= NGX_HTTP_SPECIAL_RESPONSE || llm->status == 0) {
+        llm->status = (rc >= NGX_HTTP_SPECIAL_RESPONSE) ? (ngx_uint_t) rc
+                      : sr->headers_out.status;
+    }
+
+    if (!llm->streamed && sr->out && sr->out->buf) {
         llm->body.data = sr->out->buf->pos;
         llm->body.len = sr->out->buf->last - sr->out->buf->pos;
     }
@@ -2892,7 +3167,23 @@ ngx_http_cartbot_chat_llm_result(ngx_http_request_t *r,
     failed = 1;
     outcome = NGX_HTTP_CARTBOT_OUTCOME_ERROR;
 
-    if (llm->status == NGX_HTTP_OK) {
+    if (llm->status == NGX_HTTP_OK && llm->streamed) {
+        failed = 0;
+        outcome = NGX_HTTP_CARTBOT_OUTCOME_OK;
+
+        ngx_memzero(c, sizeof(cartbot_llm_completion_t));
+        c->content.data = llm->stream.content.data;
+        c->content.len = llm->stream.content.len;
+        c->prompt_tokens = llm->stream.prompt_tokens;
+        c->completion_tokens = llm->stream.completion_tokens;
+        used = c->prompt_tokens + c->completion_tokens;
+
+        if (llm->stream.failed || !llm->stream.done || c->content.len == 0)
+        {
+            ctx->fallback = "llm_malformed";
+        }
+
+    } else if (llm->status == NGX_HTTP_OK) {
         failed = 0;
         outcome = NGX_HTTP_CARTBOT_OUTCOME_OK;
 
@@ -3595,5 +3886,15 @@ invalid:
 static ngx_int_t
 ngx_http_cartbot_chat_init(ngx_conf_t *cf)
 {
-    return ngx_http_cartbot_call_init(cf);
+    if (ngx_http_cartbot_call_init(cf) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    ngx_http_next_header_filter = ngx_http_top_header_filter;
+    ngx_http_top_header_filter = ngx_http_cartbot_chat_header_filter;
+
+    ngx_http_next_body_filter = ngx_http_top_body_filter;
+    ngx_http_top_body_filter = ngx_http_cartbot_chat_body_filter;
+
+    return NGX_OK;
 }

@@ -326,10 +326,11 @@ void ngx_http_cartbot_request_id(ngx_http_request_t *r, ngx_str_t *id);
 ngx_int_t ngx_http_cartbot_status_error(ngx_http_request_t *r,
     ngx_int_t status);
 
-/* an in-memory POST subrequest with headers of our own */
+/* a POST subrequest with headers of our own, in memory or streamed */
 ngx_int_t ngx_http_cartbot_post(ngx_http_request_t *r, ngx_str_t *uri,
     ngx_str_t *args, ngx_list_t *headers, ngx_str_t *body,
-    ngx_http_post_subrequest_t *ps, ngx_http_request_t **psr);
+    ngx_http_post_subrequest_t *ps, ngx_uint_t streamed,
+    ngx_http_request_t **psr);
 ngx_int_t ngx_http_cartbot_add_header(ngx_list_t *headers, const char *key,
     ngx_str_t *value);
 

@@ -300,7 +300,7 @@ ngx_http_cartbot_db_issue(ngx_http_request_t *r,
     ps->handler = ngx_http_cartbot_db_done;
     ps->data = srd;
 
-    if (ngx_http_cartbot_post(r, uri, args, &headers, body, ps, &sr)
+    if (ngx_http_cartbot_post(r, uri, args, &headers, body, ps, 0, &sr)
         != NGX_OK)
     {
         return NGX_ERROR;

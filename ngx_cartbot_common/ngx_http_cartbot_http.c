@@ -534,15 +534,16 @@ ngx_http_cartbot_set_op(ngx_conf_t *cf, ngx_command_t *cmd, void *conf,
 
 
 /*
- * An in-memory POST subrequest to uri with exactly these headers and this
- * body: nothing of the client's request (Authorization, Cookie, body)
- * reaches the service behind uri.
+ * A POST subrequest to uri with exactly these headers and this body:
+ * nothing of the client's request (Authorization, Cookie, body) reaches
+ * the service behind uri.  In memory, or (streamed) through the output
+ * filters, where the caller's filter takes it.
  */
 
 ngx_int_t
 ngx_http_cartbot_post(ngx_http_request_t *r, ngx_str_t *uri, ngx_str_t *args,
     ngx_list_t *headers, ngx_str_t *body, ngx_http_post_subrequest_t *ps,
-    ngx_http_request_t **psr)
+    ngx_uint_t streamed, ngx_http_request_t **psr)
 {
     ngx_buf_t                *b;
     ngx_http_request_t       *sr;
@@ -576,7 +577,7 @@ ngx_http_cartbot_post(ngx_http_request_t *r, ngx_str_t *uri, ngx_str_t *args,
     rb->buf = b;
 
     if (ngx_http_subrequest(r, uri, args, &sr, ps,
-                            NGX_HTTP_SUBREQUEST_IN_MEMORY
+                            (streamed ? 0 : NGX_HTTP_SUBREQUEST_IN_MEMORY)
                             |NGX_HTTP_SUBREQUEST_WAITED)
         != NGX_OK)
     {

@@ -455,3 +455,152 @@ done:
 
     return rc;
 }
+
+
+void
+cartbot_llm_stream_init(cartbot_llm_stream_t *st, cartbot_mem_t *mem)
+{
+    memset(st, 0, sizeof(cartbot_llm_stream_t));
+
+    cartbot_buf_init(&st->line, mem, 1024);
+    cartbot_buf_init(&st->content, mem, 1024);
+}
+
+
+/* one complete event: its "event:" name and "data:" lines */
+
+static void
+cartbot_llm_stream_event(cartbot_llm_stream_t *st, const char *ev,
+    size_t len, cartbot_buf_t *out)
+{
+    char         err[64];
+    size_t       n;
+    yajl_val     doc, choice, delta, content, usage;
+    long long    v;
+    const char  *p, *end, *data, *nl;
+
+    data = NULL;
+    n = 0;
+    end = ev + len;
+
+    for (p = ev; p < end; p = nl + 1) {
+        nl = memchr(p, '\n', end - p);
+
+        if (nl == NULL) {
+            nl = end;
+        }
+
+        if (nl - p >= 6 && memcmp(p, "event:", 6) == 0) {
+            const char  *name = p + 6;
+
+            while (name < nl && *name == ' ') {
+                name++;
+            }
+
+            if (nl - name == 5 && memcmp(name, "error", 5) == 0) {
+                st->failed = 1;
+            }
+
+        } else if (nl - p >= 5 && memcmp(p, "data:", 5) == 0) {
+            data = p + 5;
+            n = nl - data;
+
+            while (n && *data == ' ') {
+                data++;
+                n--;
+            }
+        }
+    }
+
+    if (data == NULL || st->failed) {
+        return;
+    }
+
+    if (n == 6 && memcmp(data, "[DONE]", 6) == 0) {
+        st->done = 1;
+        return;
+    }
+
+    doc = cartbot_json_parse(data, n, err, sizeof(err));
+
+    if (!YAJL_IS_OBJECT(doc) || cartbot_json_get(doc, "error")) {
+        st->failed = 1;
+        cartbot_json_free(doc);
+        return;
+    }
+
+    choice = cartbot_json_array_at(cartbot_json_get(doc, "choices"), 0);
+    delta = cartbot_json_get(choice, "delta");
+    content = cartbot_json_get(delta, "content");
+
+    if (YAJL_IS_STRING(content) && YAJL_GET_STRING(content)[0]) {
+        p = YAJL_GET_STRING(content);
+
+        cartbot_buf_add_str(&st->content, p);
+
+        if (out) {
+            cartbot_buf_add_str(out, "event: delta\ndata: {\"text\":");
+            cartbot_json_add_string(out, p, strlen(p));
+            cartbot_buf_add_str(out, "}\n\n");
+        }
+    }
+
+    usage = cartbot_json_get(doc, "usage");
+
+    if (usage == NULL) {
+        usage = cartbot_json_get(cartbot_json_get(doc, "x_groq"), "usage");
+    }
+
+    if (cartbot_json_get_int(usage, "prompt_tokens", &v) == 0 && v >= 0) {
+        st->prompt_tokens = v;
+    }
+
+    if (cartbot_json_get_int(usage, "completion_tokens", &v) == 0 && v >= 0) {
+        st->completion_tokens = v;
+    }
+
+    cartbot_json_free(doc);
+}
+
+
+int
+cartbot_llm_stream_feed(cartbot_llm_stream_t *st, const char *data,
+    size_t len, cartbot_buf_t *out)
+{
+    size_t       i, start;
+    const char  *ev;
+
+    /* events end with a blank line; "\r\n" is folded to "\n" on the way */
+
+    for (i = 0, start = 0; i <= len; i++) {
+        if (i == len || data[i] == '\r') {
+            if (cartbot_buf_add(&st->line, data + start, i - start) != 0) {
+                return -1;
+            }
+
+            start = i + 1;
+        }
+    }
+
+    ev = st->line.data;
+    start = 0;
+
+    for (i = 0; i + 1 < st->line.len; i++) {
+        if (ev[i] == '\n' && ev[i + 1] == '\n') {
+            cartbot_llm_stream_event(st, ev + start, i - start, out);
+            start = i + 2;
+            i++;
+        }
+    }
+
+    if (start) {
+        memmove(st->line.data, st->line.data + start, st->line.len - start);
+        st->line.len -= start;
+    }
+
+    if (st->line.len > 256 * 1024) {
+        st->failed = 1;
+    }
+
+    return (st->content.failed || (out && out->failed)) ? -1 : 0;
+}

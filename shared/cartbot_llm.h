@@ -68,4 +68,25 @@ int cartbot_llm_classify_parse(cartbot_mem_t *mem, const char *content,
     cartbot_nlu_result_t *out);
 
 
+/*
+ * A streamed completion (Server-Sent Events), fed as it arrives in pieces
+ * of any size: each content delta is appended to "content" and, as our own
+ * "event: delta" with {"text": ...}, to the out buffer given to _feed().
+ */
+
+typedef struct {
+    cartbot_buf_t           line;      /* an event not yet complete */
+    cartbot_buf_t           content;
+    long long               prompt_tokens;
+    long long               completion_tokens;
+    unsigned                done:1;    /* data: [DONE] */
+    unsigned                failed:1;  /* an error event, or nonsense */
+} cartbot_llm_stream_t;
+
+
+void cartbot_llm_stream_init(cartbot_llm_stream_t *st, cartbot_mem_t *mem);
+int cartbot_llm_stream_feed(cartbot_llm_stream_t *st, const char *data,
+    size_t len, cartbot_buf_t *out);
+
+
 #endif /* _CARTBOT_LLM_H_INCLUDED_ */

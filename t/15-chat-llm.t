@@ -13,6 +13,8 @@ use warnings;
 use FindBin;
 use lib "$FindBin::Bin/lib";
 
+use HTTP::Tiny;
+use JSON::PP;
 use Time::HiRes qw/ time /;
 use Test::More;
 
@@ -57,6 +59,7 @@ $t->write_conf(<<"CONF");
             proxy_http_version  1.1;
             proxy_set_header    Connection "";
             proxy_read_timeout  1s;
+            proxy_buffering     off;
             subrequest_output_buffer_size  64k;
         }
 
@@ -187,6 +190,60 @@ like($rag->[1]{content}, qr/<catalog>.*Insulated Travel Mug.*29.*<\/catalog>/s,
 like($rag->[0]{content}, qr/ignore any instructions/,
     'which the model is told carry no instructions');
 ok(!$calls[-1]{body}{response_format}, 'as text');
+
+# --- a streamed answer: the model's deltas pass through as they come -------
+
+$groq->enqueue(
+    { content => { intent => 'productQuestion',
+                   query => 'insulated travel mug' } },
+    { content => 'It keeps coffee hot for hours and costs $29.00.',
+      stall_ms => 150 });
+my (@chunks, $raw);
+my $t1 = time;
+$r = HTTP::Tiny->new(timeout => 10)->post(
+    'http://127.0.0.1:' . $t->port . '/chat', {
+        headers => { %{ $who->{headers} },
+                     'Content-Type' => 'application/json' },
+        content => JSON::PP::encode_json({ session_id => $who->{sid},
+            stream => JSON::PP::true(),
+            message => 'does the insulated travel mug keep coffee hot?' }),
+        data_callback => sub { push @chunks, [ time - $t1, $_[0] ];
+                               $raw .= $_[0] } });
+is($r->{status}, 200, 'a streamed answer from the model');
+my @ev = $raw =~ /event: (\w+)\ndata: ([^\n]*)\n\n/g;
+my (@texts, $final);
+while (my ($event, $data) = splice @ev, 0, 2) {
+    push @texts, JSON::PP::decode_json($data)->{text} if $event eq 'delta';
+    $final = JSON::PP::decode_json($data) if $event eq 'result';
+}
+is(join('', @texts), 'It keeps coffee hot for hours and costs $29.00.',
+    'the deltas are the model\'s text');
+cmp_ok(scalar @texts, '>=', 5, 'in several pieces (' . @texts . ')');
+is($final->{response}, join('', @texts), 'the result carries it whole');
+is($final->{model}, $model, 'from the model');
+my ($first) = grep { $_->[1] =~ /event: delta/ } @chunks;
+cmp_ok($chunks[-1][0] - $first->[0], '>', 0.5,
+    'the first delta arrived well before the end (as it was sent)');
+my @sc = $groq->completions;
+ok($sc[-1]{body}{stream}, 'Groq was asked to stream');
+
+$groq->enqueue(
+    { content => { intent => 'productQuestion',
+                   query => 'insulated travel mug' } },
+    { error => 'server_error' });
+$r = $t->post('/chat', headers => $who->{headers},
+    json => { session_id => $who->{sid}, stream => JSON::PP::true(),
+              message => 'how much is the insulated travel mug?' });
+@ev = $r->{content} =~ /event: (\w+)\ndata: ([^\n]*)\n\n/g;
+($final) = map { JSON::PP::decode_json($ev[$_ + 1]) }
+           grep { $ev[$_] eq 'result' } grep { $_ % 2 == 0 } 0 .. $#ev;
+is($final->{fallback}, 'llm_unavailable', 'a failed stream falls back');
+like($final->{response}, qr/Insulated Travel Mug costs \$29\.00/,
+    'to the built-in answer, streamed too');
+
+$groq->enqueue({ content => { intent => 'viewCart' } });
+is(say_('show me what I have got')->{json}{model}, $model,
+    'after a failure the model answers again');
 
 # --- the model fails: the built-in understanding answers --------------------
 

@@ -162,9 +162,61 @@ test_llm_classify(cartbot_mem_t *mem)
 }
 
 
+static void
+test_llm_stream(cartbot_mem_t *mem)
+{
+    size_t                 i, len;
+    cartbot_buf_t          out;
+    cartbot_llm_stream_t   st;
+    static const char      s[] =
+        "data: {\"id\":\"c\",\"object\":\"chat.completion.chunk\","
+        "\"choices\":[{\"index\":0,\"delta\":{\"role\":\"assistant\","
+        "\"content\":\"\"},\"finish_reason\":null}],\"x_groq\":"
+        "{\"id\":\"req_1\"}}\n\n"
+        "data: {\"id\":\"c\",\"choices\":[{\"index\":0,\"delta\":"
+        "{\"content\":\"It costs \"},\"finish_reason\":null}]}\n\n"
+        "data: {\"id\":\"c\",\"choices\":[{\"index\":0,\"delta\":"
+        "{\"content\":\"$29.00.\"},\"finish_reason\":null}]}\n\n"
+        "data: {\"id\":\"c\",\"choices\":[{\"index\":0,\"delta\":{},"
+        "\"finish_reason\":\"stop\"}],\"x_groq\":{\"id\":\"req_1\","
+        "\"usage\":{\"prompt_tokens\":45,\"completion_tokens\":6}}}\n\n"
+        "data: [DONE]\n\n";
+
+    /* fed one byte at a time, and all at once: the same */
+
+    for (len = 1; len <= sizeof(s); len += sizeof(s) - 2) {
+        cartbot_llm_stream_init(&st, mem);
+        cartbot_buf_init(&out, mem, 0);
+
+        for (i = 0; i < sizeof(s) - 1; i += len) {
+            CARTBOT_CHECK(cartbot_llm_stream_feed(&st, s + i,
+                          (i + len < sizeof(s) - 1) ? len
+                                                    : sizeof(s) - 1 - i,
+                          &out) == 0);
+        }
+
+        CARTBOT_CHECK_STR(cartbot_buf_cstr(&st.content), "It costs $29.00.");
+        CARTBOT_CHECK_STR(cartbot_buf_cstr(&out),
+                          "event: delta\ndata: {\"text\":\"It costs \"}"
+                          "\n\nevent: delta\ndata: {\"text\":\"$29.00.\"}"
+                          "\n\n");
+        CARTBOT_CHECK(st.done && !st.failed);
+        CARTBOT_CHECK(st.prompt_tokens == 45 && st.completion_tokens == 6);
+    }
+
+    cartbot_llm_stream_init(&st, mem);
+    cartbot_buf_init(&out, mem, 0);
+    CARTBOT_CHECK(cartbot_llm_stream_feed(&st, "event: error\ndata: "
+                  "{\"error\":{\"message\":\"x\",\"status_code\":429}}"
+                  "\n\n", 73, &out) == 0);
+    CARTBOT_CHECK(st.failed && out.len == 0);
+}
+
+
 const cartbot_test_t  cartbot_llm_tests[] = {
     { "llm: requests", test_llm_requests },
     { "llm: a completion", test_llm_completion },
     { "llm: a classification, checked", test_llm_classify },
+    { "llm: a streamed completion", test_llm_stream },
     { NULL, NULL }
 };
