@@ -254,8 +254,6 @@ static ngx_int_t ngx_http_cartbot_chat_acted(ngx_http_request_t *r,
     ngx_http_cartbot_chat_ctx_t *ctx);
 static ngx_int_t ngx_http_cartbot_chat_answer(ngx_http_request_t *r,
     ngx_http_cartbot_chat_ctx_t *ctx);
-static ngx_int_t ngx_http_cartbot_chat_send_events(ngx_http_request_t *r,
-    ngx_http_cartbot_chat_ctx_t *ctx, cartbot_buf_t *result);
 static ngx_int_t ngx_http_cartbot_chat_end_events(ngx_http_request_t *r,
     ngx_http_cartbot_chat_ctx_t *ctx, cartbot_buf_t *result);
 static ngx_int_t ngx_http_cartbot_chat_answer_history(ngx_http_request_t *r,
@@ -2505,59 +2503,16 @@ ngx_http_cartbot_chat_answer(ngx_http_request_t *r,
         return ngx_http_cartbot_send_buf(r, NGX_HTTP_OK, &b);
     }
 
-    if (r->header_sent) {
-        return ngx_http_cartbot_chat_end_events(r, ctx, &b);
-    }
+    /*
+     * Server-Sent Events: the reply in pieces (unless the model's deltas
+     * went out already), then the whole result
+     */
 
-    return ngx_http_cartbot_chat_send_events(r, ctx, &b);
-}
-
-
-/*
- * The answer as Server-Sent Events: the reply in pieces, then the whole
- * result.  (The reply is known at once here; a model's answer is passed
- * on as it streams in.)
- */
-
-static ngx_int_t
-ngx_http_cartbot_chat_send_events(ngx_http_request_t *r,
-    ngx_http_cartbot_chat_ctx_t *ctx, cartbot_buf_t *result)
-{
-    cartbot_buf_t     sse;
-    ngx_table_elt_t  *h;
-    static ngx_str_t  type = ngx_string("text/event-stream");
-
-    cartbot_buf_init(&sse, ctx->mem, result->len + 2 * ctx->reply.len + 256);
-
-    if (cartbot_chat_sse_text(&sse, ctx->reply.data, ctx->reply.len, 24)
-        != 0
-        || cartbot_chat_sse(&sse, "result", result->data, result->len) != 0)
-    {
+    if (!r->header_sent && ngx_http_cartbot_chat_start_events(r) != NGX_OK) {
         return NGX_ERROR;
     }
 
-    h = ngx_list_push(&r->headers_out.headers);
-    if (h == NULL) {
-        return NGX_ERROR;
-    }
-
-    h->hash = 1;
-    ngx_str_set(&h->key, "Cache-Control");
-    ngx_str_set(&h->value, "no-cache");
-
-    /* an nginx in front passes the events on as they come */
-
-    h = ngx_list_push(&r->headers_out.headers);
-    if (h == NULL) {
-        return NGX_ERROR;
-    }
-
-    h->hash = 1;
-    ngx_str_set(&h->key, "X-Accel-Buffering");
-    ngx_str_set(&h->value, "no");
-
-    return ngx_http_cartbot_send_typed(r, NGX_HTTP_OK, &type,
-                                       (u_char *) sse.data, sse.len);
+    return ngx_http_cartbot_chat_end_events(r, ctx, &b);
 }
 
 
@@ -2583,6 +2538,8 @@ ngx_http_cartbot_chat_start_events(ngx_http_request_t *r)
     h->hash = 1;
     ngx_str_set(&h->key, "Cache-Control");
     ngx_str_set(&h->value, "no-cache");
+
+    /* an nginx in front passes the events on as they come */
 
     h = ngx_list_push(&r->headers_out.headers);
     if (h == NULL) {

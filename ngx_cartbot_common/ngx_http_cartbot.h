@@ -327,6 +327,8 @@ ngx_int_t ngx_http_cartbot_status_error(ngx_http_request_t *r,
     ngx_int_t status);
 
 /* a POST subrequest with headers of our own, in memory or streamed */
+ngx_http_request_body_t *ngx_http_cartbot_request_body(ngx_http_request_t *r,
+    ngx_str_t *body);
 ngx_int_t ngx_http_cartbot_post(ngx_http_request_t *r, ngx_str_t *uri,
     ngx_str_t *args, ngx_list_t *headers, ngx_str_t *body,
     ngx_http_post_subrequest_t *ps, ngx_uint_t streamed,

@@ -55,7 +55,6 @@ ngx_http_cartbot_call_t *
 ngx_http_cartbot_call(ngx_http_request_t *r, ngx_http_cartbot_ctx_t *ctx,
     ngx_str_t *uri, ngx_str_t *args, ngx_uint_t method, ngx_str_t *body)
 {
-    ngx_buf_t                   *b;
     ngx_http_request_t          *sr;
     ngx_http_cartbot_call_t     *call;
     ngx_http_request_body_t     *rb;
@@ -74,36 +73,10 @@ ngx_http_cartbot_call(ngx_http_request_t *r, ngx_http_cartbot_ctx_t *ctx,
         return NULL;
     }
 
-    rb = ngx_pcalloc(r->pool, sizeof(ngx_http_request_body_t));
+    rb = ngx_http_cartbot_request_body(r, body);
     if (rb == NULL) {
         return NULL;
     }
-
-    /* a body of our own, even an empty one: never the client's */
-
-    b = ngx_calloc_buf(r->pool);
-    if (b == NULL) {
-        return NULL;
-    }
-
-    if (body && body->len) {
-        b->temporary = 1;
-        b->start = body->data;
-        b->pos = body->data;
-        b->last = body->data + body->len;
-        b->end = b->last;
-    }
-
-    b->last_buf = 1;
-
-    rb->bufs = ngx_alloc_chain_link(r->pool);
-    if (rb->bufs == NULL) {
-        return NULL;
-    }
-
-    rb->bufs->buf = b;
-    rb->bufs->next = NULL;
-    rb->buf = b;
 
     call->ctx = ctx;
     call->request = r;

@@ -533,6 +533,47 @@ ngx_http_cartbot_set_op(ngx_conf_t *cf, ngx_command_t *cmd, void *conf,
 }
 
 
+/* a subrequest's body of our own, even an empty one: never the client's */
+
+ngx_http_request_body_t *
+ngx_http_cartbot_request_body(ngx_http_request_t *r, ngx_str_t *body)
+{
+    ngx_buf_t                *b;
+    ngx_http_request_body_t  *rb;
+
+    rb = ngx_pcalloc(r->pool, sizeof(ngx_http_request_body_t));
+    if (rb == NULL) {
+        return NULL;
+    }
+
+    b = ngx_calloc_buf(r->pool);
+    if (b == NULL) {
+        return NULL;
+    }
+
+    if (body && body->len) {
+        b->temporary = 1;
+        b->start = body->data;
+        b->pos = body->data;
+        b->last = body->data + body->len;
+        b->end = b->last;
+    }
+
+    b->last_buf = 1;
+
+    rb->bufs = ngx_alloc_chain_link(r->pool);
+    if (rb->bufs == NULL) {
+        return NULL;
+    }
+
+    rb->bufs->buf = b;
+    rb->bufs->next = NULL;
+    rb->buf = b;
+
+    return rb;
+}
+
+
 /*
  * A POST subrequest to uri with exactly these headers and this body:
  * nothing of the client's request (Authorization, Cookie, body) reaches
@@ -545,36 +586,14 @@ ngx_http_cartbot_post(ngx_http_request_t *r, ngx_str_t *uri, ngx_str_t *args,
     ngx_list_t *headers, ngx_str_t *body, ngx_http_post_subrequest_t *ps,
     ngx_uint_t streamed, ngx_http_request_t **psr)
 {
-    ngx_buf_t                *b;
     ngx_http_request_t       *sr;
     ngx_http_request_body_t  *rb;
     static ngx_str_t          post = ngx_string("POST");
 
-    rb = ngx_pcalloc(r->pool, sizeof(ngx_http_request_body_t));
+    rb = ngx_http_cartbot_request_body(r, body);
     if (rb == NULL) {
         return NGX_ERROR;
     }
-
-    b = ngx_calloc_buf(r->pool);
-    if (b == NULL) {
-        return NGX_ERROR;
-    }
-
-    b->temporary = 1;
-    b->start = body->data;
-    b->pos = body->data;
-    b->last = body->data + body->len;
-    b->end = b->last;
-    b->last_buf = 1;
-
-    rb->bufs = ngx_alloc_chain_link(r->pool);
-    if (rb->bufs == NULL) {
-        return NGX_ERROR;
-    }
-
-    rb->bufs->buf = b;
-    rb->bufs->next = NULL;
-    rb->buf = b;
 
     if (ngx_http_subrequest(r, uri, args, &sr, ps,
                             (streamed ? 0 : NGX_HTTP_SUBREQUEST_IN_MEMORY)
