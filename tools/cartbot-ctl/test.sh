@@ -240,12 +240,12 @@ check "product reads cart (recommendations)" \
 sql_as "$TOKEN_gateway" "SELECT VALUE quantity FROM cart;" >"$TMP/ans"
 check "gateway sees no cart rows" [ "$(last_result <"$TMP/ans")" = "[]" ]
 
-sql_as "$TOKEN_chat" "CREATE chat_message SET session_id = type::record('user_session', \$s), role = 'user', content = \$c RETURN VALUE content;" \
+sql_as "$TOKEN_chat" "CREATE chat_message SET session_id = type::record('user_session', \$s), seq = 1, role = 'user', content = \$c RETURN VALUE content;" \
     's=s1&c=hello%3Aworld%20how%20are%20you' >"$TMP/ans"
 check "chat writes chat_message" \
     [ "$(last_result <"$TMP/ans")" = '["hello:world how are you"]' ]
 
-sql_as "$TOKEN_session" "CREATE chat_message SET session_id = user_session:s1, role = 'user', content = 'x';" >"$TMP/ans"
+sql_as "$TOKEN_session" "CREATE chat_message SET session_id = user_session:s1, seq = 2, role = 'user', content = 'x';" >"$TMP/ans"
 check "session writing chat_message gets ERR permission denied" \
     has <(first_error <"$TMP/ans") 'permission denied: service_account:session may not write table chat_message'
 
