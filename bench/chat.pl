@@ -4,7 +4,7 @@
 # nginx next to a bare POST /cart/add of the same product, in one run, and
 # the database round trips of a turn counted at the database's door.
 #
-#   perl bench/chat.pl [seconds] [connections...]
+#   perl bench/chat.pl [seconds] [connections...]     (default 10, 1 8)
 #
 # It starts the dev database and nginx (one worker) like the tests do,
 # imports the sample catalog, raises the stock of tee_blue_cotton out of
@@ -16,15 +16,24 @@
 #   timestamps every HTTP request and answer it passes (keyed by the
 #   X-Request-Id the modules send), so the round trips of a turn and their
 #   overlap are seen from outside nginx, not from the module's own
-#   Server-Timing header (which is compared with them).
+#   Server-Timing header (which is compared with them).  Then the relay
+#   holds every answer 100 ms: a turn takes 100 ms longer for each round
+#   it waits for in a row, which no scheduling delay can fake.
 #
 # Shoppers: 64 guest tokens with 8 sessions each for the chat, as many for
 # /cart/add.  wrk (bench/chat.lua) takes the pairs in turn and each run
 # starts where the one before stopped, so every cart line stays far below
 # its limit of 99.  Each concurrency runs add, chat, chat, add, half the
-# seconds each.  It prints p50/p99 of both, the ratio of the p50s (target
-# <= 2.5), the round trips of a turn (target <= 2) and, per step of a
-# turn, where its time goes.
+# seconds each, with the cpu time the worker and the database spent per
+# request.  It prints p50/p99 of both, the ratio of the p50s (target
+# <= 2.5), the round trips of a turn (target <= 2), and where a turn's time
+# goes: each request of a turn through the relay, each statement replayed
+# straight to the database alone and a round's statements together, the
+# engine's own time per statement, and the search in its three modes.
+#
+# CARTBOT_BENCH_TOKENS (64), CARTBOT_BENCH_COUNTED (100 turns through the
+# relay), CARTBOT_BENCH_PERF=1 (perf profiles of the worker and the
+# database during the first run of each side).
 
 use strict;
 use warnings;
@@ -384,8 +393,27 @@ my ($worker) = grep { (split ' ', `cat /proc/$_/stat 2>/dev/null`
 die "the nginx worker was not found" unless $worker;
 my $db_pid = $t->{pids}{db};
 
+# CARTBOT_BENCH_PERF=1: perf samples the worker and the database during
+# the first run of each side (logs/perf.<side>.<worker|db>; keep them with
+# CARTBOT_TEST_KEEP=1)
+my %perf_done;
+
 sub wrk {
     my ($mode, $conns, $secs) = @_;
+    my @perf;
+    if ($ENV{CARTBOT_BENCH_PERF} && !$perf_done{$mode}++) {
+        for my $who ([ worker => $worker ], [ db => $db_pid ]) {
+            my $pid = fork() // die "fork: $!";
+            if ($pid == 0) {
+                open STDOUT, '>', '/dev/null';
+                open STDERR, '>', '/dev/null';
+                exec 'perf', 'record', '-F', '999', '-g', '-p', $who->[1],
+                    '-o', "$dir/logs/perf.$mode.$who->[0]", '--', 'sleep',
+                    $secs or POSIX::_exit(127);
+            }
+            push @perf, $pid;
+        }
+    }
     my ($w0, $d0) = (cpu($worker), cpu($db_pid));
     my $pairs = $mode eq 'chat' ? "$dir/chat.pairs" : "$dir/add.pairs";
     my $out = qx{wrk -t1 -c$conns -d${secs}s --latency -s $FindBin::Bin/chat.lua http://127.0.0.1:@{[ $t->port ]} -- $mode $pairs $offset{$mode} 2>&1};
@@ -398,6 +426,7 @@ sub wrk {
     ($p{rps}) = $out =~ /Requests\/sec:\s+([\d.]+)/;
     my ($n) = $out =~ /(\d+) requests in/;
     $offset{$mode} += $n + $conns;     # those sent when the time ran out
+    waitpid($_, 0) for @perf;
     $p{requests} = $n;
     $p{worker_ms} = (cpu($worker) - $w0) * 1000 / ($n || 1);
     $p{db_ms} = (cpu($db_pid) - $d0) * 1000 / ($n || 1);
@@ -661,6 +690,20 @@ printf "target: round trips of a turn <= 2          %d  %s\n", $chat_depth,
 for my $i (0 .. $#timed) {
     printf "target: chat p50 <= 2.5 x /cart/add (c%-2d)   %.2f  %s\n",
         $timed[$i][0], $ratios[$i], $ratios[$i] <= 2.5 ? 'PASS' : 'MISSED';
+}
+
+if ($ENV{CARTBOT_BENCH_PERF}) {
+    for my $f (sort glob "$dir/logs/perf.*") {
+        my ($side, $who) = $f =~ /perf\.(\w+)\.(\w+)$/;
+        print "\nperf, $side, $who: the 25 hottest symbols (self)\n";
+        my @top = grep { /^\s+\d/ } split /\n/,
+            `perf report -i $f --no-children --sort dso,symbol --stdio -g none 2>/dev/null`;
+        for (@top[0 .. min(24, $#top)]) {
+            my ($pct, $dso, $sym) = /^\s+([\d.]+%)\s+(\S+)\s+\[.\]\s+(\S+)/
+                or next;
+            printf "  %7s  %-34s %s\n", $pct, $dso, $sym;
+        }
+    }
 }
 
 print "kept: $dir\n" if $ENV{CARTBOT_TEST_KEEP};
