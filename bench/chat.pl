@@ -554,16 +554,19 @@ for my $i (0 .. $replays - 1) {
         send_raw(with_sql($turn{search}, "$let;$ft;"));
     push @{ $alone{'search: LET + vector SELECT only'} },
         send_raw(with_sql($turn{search}, "$let;$vec"));
-    (my $eight = $sql) =~ s/LIMIT 50;/LIMIT 8;/;
-    $eight =~ s/<\|50,/<|8,/;
-    push @{ $alone{'search: depth 8 instead of 50'} },
-        send_raw(with_sql($turn{search}, $eight));
+    (my $fifty = $sql) =~ s/LIMIT \d+;/LIMIT 50;/;
+    $fifty =~ s/<\|\d+,/<|50,/;
+    push @{ $alone{'search: the public depth of 50'} },
+        send_raw(with_sql($turn{search}, $fifty));
 
     push @{ $alone{'/cart/add: cart add'} },
         send_raw($raw{add}{'cart add'}[$i]{req});
 
-    push @{ $together{'round 1: owner+memory, search, cart read'} },
-        send_raw(@turn{'owner+memory', 'search', 'cart read'});
+    # an add reads no cart since the chat's answer comes from the add's
+    push @{ $together{'round 1: owner+memory, search (and a cart read'
+        . ' if made)'} },
+        send_raw(grep { defined } @turn{'owner+memory', 'search',
+                                        'cart read'});
     push @{ $together{'round 2: cart add, record'} },
         send_raw(@turn{'cart add', 'record'});
 }

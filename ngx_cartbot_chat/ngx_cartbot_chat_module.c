@@ -438,13 +438,14 @@ static const char  ngx_http_cartbot_chat_write_sql[] =
     NGX_HTTP_CARTBOT_CHAT_OWNER
     "LET $st = type::record('chat_state', $sid);"
     "LET $n = $st.seq ?? 0;"
-    "UPSERT $st SET session_id = $s, seq = $n + 2, memory = $memory;"
+    "UPSERT $st SET session_id = $s, seq = $n + 2, memory = $memory"
+    " RETURN NONE;"
     "CREATE chat_message SET session_id = $s, seq = $n + 1, role = 'user',"
-    " content = $said, intent = $intent, entities = $entities;"
+    " content = $said, intent = $intent, entities = $entities RETURN NONE;"
     "CREATE chat_message SET session_id = $s, seq = $n + 2,"
     " role = 'assistant', content = $reply, intent = $intent,"
     " model = $model, processing_ms = <int> $ms,"
-    " prompt_tokens = <int> $pt, completion_tokens = <int> $ct;"
+    " prompt_tokens = <int> $pt, completion_tokens = <int> $ct RETURN NONE;"
     "COMMIT;"
     "RETURN $n + 2;";
 
@@ -938,7 +939,13 @@ ngx_http_cartbot_chat_lookup(ngx_http_request_t *r,
         }
     }
 
-    if (ctx->cart == NULL) {
+    /*
+     * An add needs no cart read: the cart module checks everything and
+     * answers with the whole cart, which says what to put back if a
+     * multi-item add fails in part.
+     */
+
+    if (ctx->cart == NULL && nlu->intent != CARTBOT_NLU_ADD_TO_CART) {
         ctx->cart = ngx_http_cartbot_chat_call(r, ctx, &clcf->cart_uri, NULL,
                                                NGX_HTTP_GET, NULL);
         if (ctx->cart == NULL) {
@@ -982,7 +989,8 @@ ngx_http_cartbot_chat_lookup(ngx_http_request_t *r,
         cartbot_buf_init(&b, ctx->mem, 256);
         cartbot_buf_add_str(&b, "{\"query\":");
         cartbot_json_add_string(&b, it->product.data, it->product.len);
-        cartbot_buf_printf(&b, ",\"limit\":%d}",
+        cartbot_buf_printf(&b, ",\"limit\":%d,\"depth\":%d}",
+                           NGX_HTTP_CARTBOT_CHAT_SEARCH_LIMIT,
                            NGX_HTTP_CARTBOT_CHAT_SEARCH_LIMIT);
 
         item->search = ngx_http_cartbot_chat_call(r, ctx, &clcf->search_uri,
@@ -1662,7 +1670,7 @@ ngx_http_cartbot_chat_decide(ngx_http_request_t *r,
     case CARTBOT_NLU_REMOVE_FROM_CART:
     case CARTBOT_NLU_UPDATE_QUANTITY:
 
-        if (ctx->cart_json == NULL) {
+        if (ctx->cart_json == NULL && nlu->intent != CARTBOT_NLU_ADD_TO_CART) {
             goto unavailable;
         }
 
@@ -2273,6 +2281,15 @@ ngx_http_cartbot_chat_acted(ngx_http_request_t *r,
 
             if (v) {
                 last = v;
+
+                /* what the line held before this add, should it be undone */
+
+                if (ctx->action == NGX_HTTP_CARTBOT_CHAT_DO_ADD) {
+                    item->before = ngx_max(0,
+                                     ngx_http_cartbot_chat_in_cart(v,
+                                                 &item->product.id)
+                                     - item->quantity);
+                }
             }
 
             continue;

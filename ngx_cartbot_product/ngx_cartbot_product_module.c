@@ -822,7 +822,8 @@ ngx_http_cartbot_product_recommend(ngx_http_request_t *r,
 
 
 /*
- * POST search {query, limit, category, min_price, max_price, in_stock}.
+ * POST search {query, limit, category, min_price, max_price, in_stock,
+ * depth}.
  * The query text is embedded here; the vector (numbers we computed, no
  * user text) goes into the query text, every user value is bound.
  */
@@ -836,6 +837,7 @@ ngx_http_cartbot_product_search_body(ngx_http_request_t *r)
     double                                lo, hi;
     yajl_val                              body, v;
     ngx_int_t                             rc;
+    int                                   depth;
     ngx_uint_t                            embedded;
     long long                             limit;
     const char                           *q, *category;
@@ -892,6 +894,27 @@ ngx_http_cartbot_product_search_body(ngx_http_request_t *r)
     }
 
     ctx->limit = (ngx_uint_t) limit;
+
+    /*
+     * How deep each list goes before the fusion: deeper finds more, a
+     * caller that only wants the best few (the chat) asks for less work
+     */
+
+    depth = NGX_HTTP_CARTBOT_SEARCH_CANDIDATES;
+    v = cartbot_json_get(body, "depth");
+
+    if (v && (!YAJL_IS_INTEGER(v) || v->u.number.i < limit
+              || v->u.number.i > NGX_HTTP_CARTBOT_SEARCH_CANDIDATES))
+    {
+        rc = ngx_http_cartbot_send_error(r, 422, "invalid_depth",
+                                         "depth must be a whole number from "
+                                         "limit to 50");
+        goto done;
+    }
+
+    if (v) {
+        depth = v->u.number.i;
+    }
 
     mem = ngx_http_cartbot_mem(r->pool);
     if (mem == NULL) {
@@ -1012,8 +1035,7 @@ ngx_http_cartbot_product_search_body(ngx_http_request_t *r)
             " search::highlight('<b>', '</b>', 1) AS highlight"
             " FROM product WHERE (name @1,OR@ $q OR description @2,OR@ $q)"
             "%.*s ORDER BY relevance DESC LIMIT %d;",
-            (int) filters.len, filters.data ? filters.data : "",
-            NGX_HTTP_CARTBOT_SEARCH_CANDIDATES);
+            (int) filters.len, filters.data ? filters.data : "", depth);
 
     } else {
         cartbot_buf_add_str(&sql, "RETURN [];");
@@ -1025,8 +1047,7 @@ ngx_http_cartbot_product_search_body(ngx_http_request_t *r)
             " vector::similarity::cosine(embedding, $vq) AS relevance"
             " FROM product WHERE embedding <|%d,64|> $vq%.*s"
             " ORDER BY relevance DESC;",
-            NGX_HTTP_CARTBOT_SEARCH_CANDIDATES,
-            (int) filters.len, filters.data ? filters.data : "");
+            depth, (int) filters.len, filters.data ? filters.data : "");
 
     } else {
         cartbot_buf_add_str(&sql, "RETURN [];");
