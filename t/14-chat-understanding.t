@@ -13,6 +13,14 @@
 # (177 cases, 72 cart changes), run once as written:
 #     intent accuracy              168/177 (94.9%)
 #     quantity+product resolution   64/72  (88.9%)
+# (one case's setup was then corrected: "add the second one" after "search
+# for candles" meant a sold-out candle; the setup searches mugs now.)
+# The rules were improved on those failures (177/177, 70/72 after).  Then
+# 49 held-out cases (split "holdout") were written and scored once before
+# any further change:
+#     intent accuracy               40/49  (81.6%)
+#     quantity+product resolution   16/20  (80.0%)
+# which is the better estimate on phrasing the rules were not tuned on.
 
 use strict;
 use warnings;
@@ -133,7 +141,7 @@ sub same {
 
 # --- the measure ----------------------------------------------------------------
 
-my (%right, %total, $resolved, $changes, @missed);
+my (%right, %total, $resolved, $changes, @missed, %split);
 
 for my $case (@cases) {
     my @setup = @{ $case->{setup} || [] };
@@ -151,12 +159,15 @@ for my $case (@cases) {
 
     my $answer = chat($headers, $sid, $case->{say});
     my $intent = $answer->{intent} // '';
+    my $part = $split{ $case->{split} // 'first' } //= {};
     my @why;
 
     $total{ $case->{intent} }++;
+    $part->{intents}++;
 
     if ($intent eq $case->{intent}) {
         $right{ $case->{intent} }++;
+        $part->{intents_ok}++;
     } else {
         push @why, "intent $intent";
     }
@@ -166,6 +177,7 @@ for my $case (@cases) {
         my $ok;
 
         $changes++;
+        $part->{changes}++;
 
         if ($case->{ask}) {
             $ok = same($after, $before) && !$answer->{success};
@@ -187,7 +199,7 @@ for my $case (@cases) {
                 . ', meant ' . show(\%want) unless $ok;
         }
 
-        $resolved++ if $ok;
+        $resolved++, $part->{changes_ok}++ if $ok;
     }
 
     push @missed, "\"$case->{say}\" ($case->{intent}): " . join('; ', @why)
@@ -209,6 +221,13 @@ for my $intent (@INTENTS) {
 }
 
 diag("missed: $_") for @missed;
+
+for my $name (sort keys %split) {
+    my $p = $split{$name};
+    diag(sprintf('%s cases: intent %d/%d, resolution %d/%d', $name,
+        $p->{intents_ok} // 0, $p->{intents}, $p->{changes_ok} // 0,
+        $p->{changes} // 0));
+}
 
 diag(sprintf('intent accuracy %d/%d (%.1f%%)', $right, $all,
     100 * $right / $all));
