@@ -360,6 +360,7 @@ static const nlu_cue_t  nlu_cues[] = {
     { "rather", NLU_UPDATE, 1, 0 },
     { "actually", NLU_UPDATE, 2, 0 },
     { "only want|need|like", NLU_UPDATE, 2, 0 },
+    { "only @num", NLU_UPDATE, 2, NLU_CUE_KEEP },
     { "quantity|qty|amount", NLU_UPDATE, 1, NLU_CUE_KEEP },
     { "to @num", NLU_UPDATE, 1, NLU_CUE_KEEP },
 
@@ -380,6 +381,8 @@ static const nlu_cue_t  nlu_cues[] = {
     { "total|subtotal", NLU_VIEW, 2, NLU_CUE_KEEP },
     { "my|the|your ?shopping @cart", NLU_VIEW, 1, NLU_CUE_KEEP },
     { "contents|content", NLU_VIEW, 2, 0 },
+    { "what am|im ?i buying|getting|ordering|purchasing", NLU_VIEW, 4, 0 },
+    { "remind me", NLU_VIEW, 1, 0 },
 
     /* searchProducts */
     { "search*|browse|browsing", NLU_SEARCH, 3, 0 },
@@ -399,6 +402,7 @@ static const nlu_cue_t  nlu_cues[] = {
     { "gift|gifts|present|presents", NLU_SEARCH, 2, NLU_CUE_KEEP },
     { "cheap|affordable|inexpensive|budget", NLU_SEARCH, 1, NLU_CUE_KEEP },
     { "to see", NLU_SEARCH, 1, 0 },
+    { "need|want something|anything ?* for", NLU_SEARCH, 3, NLU_CUE_KEEP },
     { "need|want ?* for a|an|my|his|her|our|their|him|kids|men|women"
       "|someone|somebody", NLU_SEARCH, 2, NLU_CUE_KEEP },
 
@@ -461,6 +465,8 @@ static const nlu_cue_t  nlu_cues[] = {
     { "idea|ideas|inspiration|inspire", NLU_RECOMMEND, 3, 0 },
     { "what should i get|buy|add|try|order|pick", NLU_RECOMMEND, 3, 0 },
     { "what to get|buy|order|pick|choose", NLU_RECOMMEND, 3, 0 },
+    { "what|which would|do|should you pick|choose|get|buy", NLU_RECOMMEND, 3,
+      0 },
     { "would|might i like", NLU_RECOMMEND, 2, 0 },
     { "complement*", NLU_RECOMMEND, 3, 0 },
     { "surprise me", NLU_RECOMMEND, 3, 0 },
@@ -488,7 +494,7 @@ static const nlu_cue_t  nlu_cues[] = {
     { "how are|r you|u", NLU_GREETING, 2, 0 },
     { "hows|how is it going", NLU_GREETING, 2, 0 },
     { "whats up", NLU_GREETING, 2, 0 },
-    { "nice|pleased|good to meet you", NLU_GREETING, 2, 0 },
+    { "nice|pleased|good|great to meet|see you", NLU_GREETING, 2, 0 },
     { "anyone|anybody|someone there", NLU_GREETING, 2, 0 },
     { "thanks|thank|thx|ty|cheers|bye|goodbye|cya|later|ciao", NLU_GREETING, 2,
       NLU_CUE_START },
@@ -499,6 +505,9 @@ static const nlu_cue_t  nlu_cues[] = {
     { "what you can|could do", NLU_HELP, 4, 0 },
     { "what are|r you able|capable", NLU_HELP, 4, 0 },
     { "what can|could|should i ask|say|do|type|tell", NLU_HELP, 4, 0 },
+    { "what do i ask|say|type|tell", NLU_HELP, 4, 0 },
+    { "explain", NLU_HELP, 2, 0 },
+    { "how this|it works|work", NLU_HELP, 4, 0 },
     { "i|we can ask|say|type", NLU_HELP, 3, 0 },
     { "what are my options|choices", NLU_HELP, 4, 0 },
     { "options|commands|command|features", NLU_HELP, 2, 0 },
@@ -3090,9 +3099,12 @@ nlu_decide(nlu_state_t *st, int *best, int *margin)
         sc[NLU_HELP] -= 2;
     }
 
-    /* a greeting is only a greeting when nothing else is said */
+    /*
+     * a greeting is only a greeting when nothing else is said; hints do
+     * not count ("good to see you")
+     */
 
-    if (other > 0 || sc[NLU_VIEW] > 0 || sc[NLU_CHECKOUT] > 0
+    if (other > 1 || sc[NLU_VIEW] > 0 || sc[NLU_CHECKOUT] > 0
         || sc[NLU_HELP] > 0 || st->ncontent > 0 || nqty > 0)
     {
         sc[NLU_GREETING] = 0;
@@ -3476,6 +3488,27 @@ nlu_build_items(nlu_state_t *st)
                 seg->qty = -1;
                 break;
             }
+        }
+    }
+
+    /* "the shampoo, two bottles please": how many of the product before */
+
+    for (i = 1; i < ss.n; i++) {
+        seg = &ss.segs[i];
+        prev = &ss.segs[i - 1];
+
+        if (seg->qty >= 0 && seg->ref < 0 && seg->pstart >= 0
+            && seg->pend == seg->pstart + 1
+            && nlu_is_word(st, seg->pstart, "bottles|boxes|cans|jars|packs"
+                           "|pairs|sets|tubes|bars|units|pieces")
+            && prev->pstart >= 0 && prev->ref < 0
+            && (prev->qty < 0 || st->qtys[prev->qty].article)
+            && !nlu_is_word(st, st->qtys[seg->qty].start - 1,
+                            "and|plus|also|with|then"))
+        {
+            prev->qty = seg->qty;
+            seg->qty = -1;
+            seg->pstart = -1;
         }
     }
 

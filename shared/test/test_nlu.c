@@ -570,6 +570,21 @@ test_nlu_typos_and_case(cartbot_mem_t *mem)
     t_parse(mem, "howdy partner", NULL, &r);
     CARTBOT_CHECK(r.intent == CARTBOT_NLU_GREETING);
 
+    t_parse(mem, "I'll have the argan oil shampoo, two bottles please", NULL,
+            &r);
+    CARTBOT_CHECK(r.intent == CARTBOT_NLU_ADD_TO_CART && r.nitems == 1);
+    CARTBOT_CHECK(r.nitems && r.items[0].quantity == 2);
+    CARTBOT_CHECK_STR(t_product(&r, 0), "argan oil shampoo");
+
+    t_parse(mem, "add a mug and two cans", NULL, &r);
+    CARTBOT_CHECK(r.nitems == 2);
+
+    t_parse(mem, "hey, good to see you", NULL, &r);
+    CARTBOT_CHECK(r.intent == CARTBOT_NLU_GREETING);
+
+    t_parse(mem, "remind me what I'm buying", NULL, &r);
+    CARTBOT_CHECK(r.intent == CARTBOT_NLU_VIEW_CART);
+
     t_parse(mem, "that's all, check me out", NULL, &r);
     CARTBOT_CHECK(r.intent == CARTBOT_NLU_CHECKOUT);
 
