@@ -22,8 +22,8 @@
 #     quantity+product resolution   16/20  (80.0%)
 # which is the better estimate on phrasing the rules were not tuned on.
 # The rules were improved on those failures as well; now 224/226 (99.1%)
-# and 88/92 (95.7%).  What is left needs the chat module (see the
-# commit log): a product question answers about the first search hit
+# and 88/92 (95.7%).  What is left needs the chat module (not changed
+# here): a product question answers about the first search hit
 # even when another hit fits the name better ("tell me about the cast
 # iron skillet" answers about the teapot), "remove one blue t-shirt" of
 # two removes both, "double it" has no quantity the understanding can
