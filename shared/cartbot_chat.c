@@ -11,6 +11,11 @@
 
 #define CARTBOT_CHAT_WORD_MAX  32
 
+/* cartbot_chat_split() */
+#define CARTBOT_CHAT_STOPWORDS  0x01   /* drop the stop words */
+#define CARTBOT_CHAT_PARTS      0x02   /* "noise-cancelling": the halves
+                                          too */
+
 
 typedef struct {
     char                    w[CARTBOT_CHAT_MAX_WORDS][CARTBOT_CHAT_WORD_MAX];
@@ -100,17 +105,46 @@ cartbot_chat_stopword(const char *w)
 }
 
 
+/* the halves of a hyphenated word, when each has two letters or more */
+
+static void
+cartbot_chat_add_parts(cartbot_chat_words_t *out, const char *w,
+    const size_t *cut, size_t ncuts)
+{
+    size_t  j, from, to;
+
+    for (j = 0; j <= ncuts; j++) {
+        from = j ? cut[j - 1] : 0;
+        to = j < ncuts ? cut[j] : strlen(w);
+
+        if (to - from < 2) {
+            return;
+        }
+    }
+
+    for (j = 0; j <= ncuts && out->n < CARTBOT_CHAT_MAX_WORDS; j++) {
+        from = j ? cut[j - 1] : 0;
+        to = j < ncuts ? cut[j] : strlen(w);
+
+        memcpy(out->w[out->n], w + from, to - from);
+        out->w[out->n][to - from] = '\0';
+        cartbot_chat_normalize(out->w[out->n]);
+        out->n++;
+    }
+}
+
+
 /*
  * Lowercase alphanumeric words; "t-shirt", "chef's" and "t shirt" are one
- * word each.  Stop words are dropped when drop_stopwords is set.
+ * word each.  flags: CARTBOT_CHAT_STOPWORDS, CARTBOT_CHAT_PARTS.
  */
 
 static void
 cartbot_chat_split(const char *s, size_t len, cartbot_chat_words_t *out,
-    int drop_stopwords)
+    int flags)
 {
-    char    *w;
-    size_t   i, k;
+    char    *w, whole[CARTBOT_CHAT_WORD_MAX];
+    size_t   i, k, ncuts, cut[4];
 
     out->n = 0;
     i = 0;
@@ -127,6 +161,7 @@ cartbot_chat_split(const char *s, size_t len, cartbot_chat_words_t *out,
 
         w = out->w[out->n];
         k = 0;
+        ncuts = 0;
 
         for ( ;; ) {
             while (i < len && cartbot_chat_alnum((unsigned char) s[i])) {
@@ -141,6 +176,10 @@ cartbot_chat_split(const char *s, size_t len, cartbot_chat_words_t *out,
             if (i + 1 < len && (s[i] == '-' || s[i] == '\'')
                 && cartbot_chat_alnum((unsigned char) s[i + 1]))
             {
+                if (s[i] == '-' && ncuts < 4) {
+                    cut[ncuts++] = k;
+                }
+
                 i++;
                 continue;
             }
@@ -157,18 +196,28 @@ cartbot_chat_split(const char *s, size_t len, cartbot_chat_words_t *out,
         {
             memmove(w + 1, w, k + 1);
             w[0] = 't';
+            ncuts = 0;
             out->n--;
             memcpy(out->w[out->n], w, CARTBOT_CHAT_WORD_MAX);
             w = out->w[out->n];
         }
 
+        memcpy(whole, w, CARTBOT_CHAT_WORD_MAX);
         cartbot_chat_normalize(w);
 
-        if (w[0] == '\0' || (drop_stopwords && cartbot_chat_stopword(w))) {
+        if (w[0] == '\0'
+            || ((flags & CARTBOT_CHAT_STOPWORDS) && cartbot_chat_stopword(w)))
+        {
             continue;
         }
 
         out->n++;
+
+        if ((flags & CARTBOT_CHAT_PARTS) && ncuts
+            && k < CARTBOT_CHAT_WORD_MAX - 1)
+        {
+            cartbot_chat_add_parts(out, whole, cut, ncuts);
+        }
     }
 }
 
@@ -191,6 +240,20 @@ cartbot_chat_close(const char *a, const char *b)
 
     if (la < 5 || lb < 5 || a[0] != b[0]) {
         return 0;
+    }
+
+    /* "hoodies" made "hoody" by cartbot_chat_normalize(), and "hoodie" */
+
+    if (la + 1 == lb && a[la - 1] == 'y' && strcmp(b + la - 1, "ie") == 0
+        && strncmp(a, b, la - 1) == 0)
+    {
+        return 1;
+    }
+
+    if (lb + 1 == la && b[lb - 1] == 'y' && strcmp(a + lb - 1, "ie") == 0
+        && strncmp(a, b, lb - 1) == 0)
+    {
+        return 1;
     }
 
     if (la == lb) {
@@ -256,8 +319,8 @@ cartbot_chat_fit(const char *phrase, size_t plen, const char *text,
 {
     cartbot_chat_words_t  p, t;
 
-    cartbot_chat_split(phrase, plen, &p, 1);
-    cartbot_chat_split(text, tlen, &t, 0);
+    cartbot_chat_split(phrase, plen, &p, CARTBOT_CHAT_STOPWORDS);
+    cartbot_chat_split(text, tlen, &t, CARTBOT_CHAT_PARTS);
 
     return cartbot_chat_fit_words(&p, &t);
 }
@@ -283,12 +346,13 @@ cartbot_chat_pick(const char *phrase, const char *colour,
     }
 
     cartbot_chat_split(phrase ? phrase : "", phrase ? strlen(phrase) : 0,
-                       &p, 1);
+                       &p, CARTBOT_CHAT_STOPWORDS);
 
     /* a colour said apart from the phrase must fit as well */
 
     if (colour) {
-        cartbot_chat_split(colour, strlen(colour), &extra, 1);
+        cartbot_chat_split(colour, strlen(colour), &extra,
+                           CARTBOT_CHAT_STOPWORDS);
 
         for (i = 0; i < extra.n && p.n < CARTBOT_CHAT_MAX_WORDS; i++) {
             for (j = 0, have = 0; j < p.n; j++) {
@@ -304,7 +368,8 @@ cartbot_chat_pick(const char *phrase, const char *colour,
     best = 0;
 
     for (i = 0; i < n; i++) {
-        cartbot_chat_split(c[i].name.data, c[i].name.len, &t, 0);
+        cartbot_chat_split(c[i].name.data, c[i].name.len, &t,
+                           CARTBOT_CHAT_PARTS);
 
         if (c[i].sub_category.len && t.n < CARTBOT_CHAT_MAX_WORDS) {
             cartbot_chat_words_t  sub;

@@ -189,31 +189,33 @@ static const char  *nlu_intent_names[NLU_NINTENTS] = {
 static const char  *nlu_fillers[] = {
     "a", "about", "actually", "again", "ah", "all", "already", "also", "am",
     "amount", "an", "and", "any", "anymore", "anything", "anyway", "are",
-    "as", "assistant", "at", "be", "been", "being", "bot", "both", "bro",
-    "buddy", "but", "by", "came", "can", "cart", "carts", "chatbot", "come",
-    "comes", "could", "curious", "currently", "dear", "did", "do", "does",
-    "doing", "done", "dont", "down", "each", "either", "else", "even",
-    "every", "everybody", "everyone", "everything", "feel", "feels", "folks",
-    "for", "friend", "from", "get", "gets", "getting", "go", "goes", "going",
-    "gonna", "got", "gotta", "guess", "guys", "had", "has", "have", "having",
-    "he", "hello", "her", "here", "hey", "hi", "his", "hmm", "how", "i", "id",
-    "if", "ill", "im", "in", "into", "is", "it", "item", "items", "its",
-    "ive", "just", "kindly", "know", "let", "lets", "like", "lol", "look",
-    "looks", "may", "maybe", "me", "mean", "might", "mine", "more", "much",
-    "must", "my", "myself", "need", "needs", "no", "nope", "not", "now", "of",
-    "off", "oh", "ok", "okay", "on", "one", "ones", "only", "onto", "or",
-    "other", "others", "our", "out", "perhaps", "please", "pls", "plz",
-    "pretty", "product", "products", "qty", "quantity", "quite", "rather",
-    "really", "right", "said", "same", "seem", "seems", "shall", "she",
-    "should", "size", "so", "some", "somebody", "someone", "something",
-    "soon", "still", "stuff", "such", "sure", "tell", "than", "thank",
-    "thanks", "that", "thats", "the", "their", "them", "then", "there",
-    "these", "they", "thing", "things", "think", "this", "those", "thx", "to",
-    "too", "total", "trolley", "ty", "u", "uh", "um", "up", "us", "very",
-    "wait", "wanna", "want", "wanted", "wants", "was", "we", "well", "were",
-    "what", "whats", "when", "where", "whether", "which", "who", "why",
-    "will", "with", "wonder", "wondering", "work", "works", "would", "ya",
-    "yeah", "yep", "yes", "yet", "you", "your", "yours", "yup"
+    "as", "assistant", "at", "awesome", "be", "been", "being", "bot", "both",
+    "bro", "buddy", "but", "by", "came", "can", "cart", "carts", "chatbot",
+    "come", "comes", "cool", "could", "curious", "currently", "dear", "did",
+    "do", "does", "doing", "done", "dont", "down", "dude", "each", "either",
+    "else", "even", "every", "everybody", "everyone", "everything",
+    "excellent", "feel", "feels", "folks", "for", "friend", "from", "get",
+    "gets", "getting", "go", "goes", "going", "gonna", "got", "gotta",
+    "great", "guess", "guys", "had", "has", "have", "having", "he", "hello",
+    "her", "here", "hey", "hi", "his", "hmm", "how", "i", "id", "if", "ill",
+    "im", "in", "into", "is", "it", "item", "items", "its", "ive", "just",
+    "kindly", "know", "let", "lets", "like", "lol", "look", "looks", "lovely",
+    "mate", "may", "maybe", "me", "mean", "might", "mind", "mine", "more",
+    "much", "must", "my", "myself", "need", "needs", "never", "nevermind",
+    "nice", "no", "nope", "not", "now", "of", "off", "oh", "ok", "okay", "on",
+    "one", "ones", "only", "onto", "or", "other", "others", "our", "out",
+    "pal", "partner", "perfect", "perhaps", "please", "pls", "plz", "pretty",
+    "product", "products", "qty", "quantity", "quite", "rather", "really",
+    "right", "said", "same", "seem", "seems", "shall", "she", "should",
+    "size", "so", "some", "somebody", "someone", "something", "soon", "still",
+    "stuff", "such", "sup", "sure", "tell", "than", "thank", "thanks", "that",
+    "thats", "the", "their", "them", "then", "there", "these", "they",
+    "thing", "things", "think", "this", "those", "thx", "to", "too", "total",
+    "trolley", "ty", "u", "uh", "um", "up", "us", "very", "wait", "wanna",
+    "want", "wanted", "wants", "was", "we", "well", "were", "what", "whats",
+    "when", "where", "whether", "which", "who", "why", "will", "with",
+    "wonder", "wondering", "work", "works", "would", "ya", "yeah", "yep",
+    "yes", "yet", "you", "your", "yours", "yup"
 };
 
 
@@ -262,25 +264,27 @@ static const char  *nlu_units[] = {
  */
 static const char  *nlu_retail[] = {
     "apple", "backpack", "bag", "ball", "bat", "battery", "bead", "bed",
-    "belt", "bike", "blanket", "blazer", "blender", "blouse", "book", "boot",
-    "bottle", "bowl", "bra", "bracelet", "bread", "brush", "bucket", "cable",
-    "cake", "camera", "candle", "cap", "card", "case", "chair", "charger",
-    "cheese", "chocolate", "clock", "coat", "coffee", "cologne", "cooker",
-    "cookie", "cup", "cushion", "dress", "drill", "duvet", "earbud",
-    "earring", "egg", "flashlight", "flask", "fork", "frame", "game", "glass",
-    "glove", "hammer", "hat", "headphone", "helmet", "hoodie", "jacket",
-    "jean", "jersey", "jewelry", "juice", "kettle", "keyboard", "knife",
-    "lamp", "laptop", "legging", "lego", "lipstick", "lotion", "makeup",
-    "marker", "mat", "mattress", "microphone", "milk", "mirror", "monitor",
-    "mouse", "mug", "necklace", "notebook", "organizer", "pajama", "pan",
-    "pant", "paper", "pasta", "pen", "pencil", "perfume", "phone", "pillow",
-    "planner", "plant", "plate", "poster", "pot", "purse", "puzzle", "racket",
-    "razor", "ring", "rug", "sandal", "scarf", "shampoo", "sheet", "shelf",
-    "shirt", "shoe", "short", "skirt", "slipper", "snack", "sneaker", "soap",
-    "sock", "sofa", "speaker", "spoon", "sticker", "stove", "suit",
-    "sunglass", "sunglasses", "sunscreen", "sweater", "sweatshirt", "t-shirt",
-    "table", "tablet", "tea", "tee", "tent", "tie", "toaster", "toothbrush",
-    "top", "towel", "toy", "trainer", "tripod", "trouser", "tumbler",
+    "belt", "bike", "blanket", "blazer", "blender", "block", "blouse",
+    "board", "book", "boot", "bottle", "bowl", "bra", "bracelet", "bread",
+    "brush", "bucket", "cable", "cake", "camera", "candle", "cap", "card",
+    "case", "chair", "charger", "cheese", "chocolate", "clock", "coat",
+    "coffee", "cologne", "cooker", "cookie", "cooler", "crayon", "cup",
+    "cushion", "dress", "drill", "dumbbell", "duvet", "earbud", "earring",
+    "egg", "flashlight", "flask", "fork", "frame", "game", "glass", "glove",
+    "grinder", "hammer", "hammock", "hat", "headlamp", "headphone", "helmet",
+    "hoodie", "jacket", "jar", "jean", "jersey", "jewelry", "juice", "kettle",
+    "keyboard", "kite", "knife", "lamp", "laptop", "legging", "lego",
+    "lipstick", "lotion", "makeup", "marker", "mat", "mattress", "microphone",
+    "milk", "mirror", "monitor", "mouse", "mug", "necklace", "notebook",
+    "organizer", "pajama", "pan", "pant", "paper", "pasta", "pen", "pencil",
+    "perfume", "phone", "pillow", "planner", "plant", "plate", "poster",
+    "pot", "purse", "puzzle", "racket", "razor", "ring", "rope", "rug",
+    "sandal", "scarf", "shampoo", "sheet", "shelf", "shirt", "shoe", "short",
+    "skillet", "skirt", "slipper", "snack", "sneaker", "soap", "sock", "sofa",
+    "speaker", "spoon", "sticker", "stove", "suit", "sunglass", "sunglasses",
+    "sunscreen", "sweater", "sweatshirt", "t-shirt", "table", "tablet", "tea",
+    "teapot", "tee", "tent", "tie", "tile", "toaster", "toothbrush", "top",
+    "towel", "toy", "tracker", "trainer", "tripod", "trouser", "tumbler",
     "umbrella", "vase", "vest", "vitamin", "wallet", "watch", "wine"
 };
 
@@ -356,6 +360,7 @@ static const nlu_cue_t  nlu_cues[] = {
     { "rather", NLU_UPDATE, 1, 0 },
     { "actually", NLU_UPDATE, 2, 0 },
     { "only want|need|like", NLU_UPDATE, 2, 0 },
+    { "only @num", NLU_UPDATE, 2, NLU_CUE_KEEP },
     { "quantity|qty|amount", NLU_UPDATE, 1, NLU_CUE_KEEP },
     { "to @num", NLU_UPDATE, 1, NLU_CUE_KEEP },
 
@@ -376,12 +381,15 @@ static const nlu_cue_t  nlu_cues[] = {
     { "total|subtotal", NLU_VIEW, 2, NLU_CUE_KEEP },
     { "my|the|your ?shopping @cart", NLU_VIEW, 1, NLU_CUE_KEEP },
     { "contents|content", NLU_VIEW, 2, 0 },
+    { "what am|im ?i buying|getting|ordering|purchasing", NLU_VIEW, 4, 0 },
+    { "remind me", NLU_VIEW, 1, 0 },
 
     /* searchProducts */
     { "search*|browse|browsing", NLU_SEARCH, 3, 0 },
     { "find|finding", NLU_SEARCH, 3, 0 },
     { "look|looking|hunting|shopping|shop ?around for", NLU_SEARCH, 3, 0 },
     { "show|showing", NLU_SEARCH, 2, 0 },
+    { "list ?all|every", NLU_SEARCH, 2, 0 },
     { "do|does|did you|u|ya ?guys ?still|even have|sell|carry|stock|offer"
       "|got", NLU_SEARCH, 3, 0 },
     { "have you|u got", NLU_SEARCH, 3, 0 },
@@ -394,6 +402,7 @@ static const nlu_cue_t  nlu_cues[] = {
     { "gift|gifts|present|presents", NLU_SEARCH, 2, NLU_CUE_KEEP },
     { "cheap|affordable|inexpensive|budget", NLU_SEARCH, 1, NLU_CUE_KEEP },
     { "to see", NLU_SEARCH, 1, 0 },
+    { "need|want something|anything ?* for", NLU_SEARCH, 3, NLU_CUE_KEEP },
     { "need|want ?* for a|an|my|his|her|our|their|him|kids|men|women"
       "|someone|somebody", NLU_SEARCH, 2, NLU_CUE_KEEP },
 
@@ -455,13 +464,18 @@ static const nlu_cue_t  nlu_cues[] = {
     { "what else", NLU_RECOMMEND, 3, 0 },
     { "idea|ideas|inspiration|inspire", NLU_RECOMMEND, 3, 0 },
     { "what should i get|buy|add|try|order|pick", NLU_RECOMMEND, 3, 0 },
+    { "what to get|buy|order|pick|choose", NLU_RECOMMEND, 3, 0 },
+    { "what|which would|do|should you pick|choose|get|buy", NLU_RECOMMEND, 3,
+      0 },
     { "would|might i like", NLU_RECOMMEND, 2, 0 },
     { "complement*", NLU_RECOMMEND, 3, 0 },
     { "surprise me", NLU_RECOMMEND, 3, 0 },
 
     /* checkout */
     { "checkout|check-out|checkouts", NLU_CHECKOUT, 4, 0 },
-    { "check|checking out", NLU_CHECKOUT, 4, 0 },
+    { "check|checking ?me|us out", NLU_CHECKOUT, 4, 0 },
+    { "buy|purchase|order whats|what ?is in|inside ?my|the|your ?shopping"
+      " @cart", NLU_CHECKOUT, 6, 0 },
     { "pay|paying|payment|payments", NLU_CHECKOUT, 3, 0 },
     { "place|submit|complete|finish|finalize|finalise|confirm|process"
       " ?my|the|this|an|our order|purchase|purchases", NLU_CHECKOUT, 4, 0 },
@@ -480,7 +494,7 @@ static const nlu_cue_t  nlu_cues[] = {
     { "how are|r you|u", NLU_GREETING, 2, 0 },
     { "hows|how is it going", NLU_GREETING, 2, 0 },
     { "whats up", NLU_GREETING, 2, 0 },
-    { "nice|pleased|good to meet you", NLU_GREETING, 2, 0 },
+    { "nice|pleased|good|great to meet|see you", NLU_GREETING, 2, 0 },
     { "anyone|anybody|someone there", NLU_GREETING, 2, 0 },
     { "thanks|thank|thx|ty|cheers|bye|goodbye|cya|later|ciao", NLU_GREETING, 2,
       NLU_CUE_START },
@@ -488,8 +502,12 @@ static const nlu_cue_t  nlu_cues[] = {
     /* help */
     { "help|helping|assist|assistance", NLU_HELP, 3, 0 },
     { "what can|do you do", NLU_HELP, 4, 0 },
+    { "what you can|could do", NLU_HELP, 4, 0 },
     { "what are|r you able|capable", NLU_HELP, 4, 0 },
     { "what can|could|should i ask|say|do|type|tell", NLU_HELP, 4, 0 },
+    { "what do i ask|say|type|tell", NLU_HELP, 4, 0 },
+    { "explain", NLU_HELP, 2, 0 },
+    { "how this|it works|work", NLU_HELP, 4, 0 },
     { "i|we can ask|say|type", NLU_HELP, 3, 0 },
     { "what are my options|choices", NLU_HELP, 4, 0 },
     { "options|commands|command|features", NLU_HELP, 2, 0 },
@@ -2701,6 +2719,15 @@ number:
         return 0;
     }
 
+    /* "a 1000 piece puzzle", "an 8 inch knife": the article counts */
+
+    if (t->type == NLU_TOK_NUM && nlu_is_word(st, i - 1, "a|an")
+        && e < st->n && st->t[e].type == NLU_TOK_WORD
+        && !nlu_is_word(st, e, "of|more|x"))
+    {
+        return 0;
+    }
+
     /* "one" as a pronoun: "which one", "each one" */
 
     if (nlu_is(t, "one")
@@ -2882,7 +2909,8 @@ nlu_apply_cues(nlu_state_t *st)
     for (first = 0; first < st->n; first++) {
         if (st->t[first].type != NLU_TOK_PUNCT
             && !nlu_in(&st->t[first], "ok|okay|so|well|um|uh|oh|and|also"
-                       "|but|hmm|quick|question|btw|ah|alright"))
+                       "|but|hmm|quick|question|btw|ah|alright|great|cool"
+                       "|perfect|nice|awesome"))
         {
             break;
         }
@@ -3071,9 +3099,12 @@ nlu_decide(nlu_state_t *st, int *best, int *margin)
         sc[NLU_HELP] -= 2;
     }
 
-    /* a greeting is only a greeting when nothing else is said */
+    /*
+     * a greeting is only a greeting when nothing else is said; hints do
+     * not count ("good to see you")
+     */
 
-    if (other > 0 || sc[NLU_VIEW] > 0 || sc[NLU_CHECKOUT] > 0
+    if (other > 1 || sc[NLU_VIEW] > 0 || sc[NLU_CHECKOUT] > 0
         || sc[NLU_HELP] > 0 || st->ncontent > 0 || nqty > 0)
     {
         sc[NLU_GREETING] = 0;
@@ -3110,6 +3141,16 @@ nlu_decide(nlu_state_t *st, int *best, int *margin)
         *best = 0;
         *margin = 0;
         return CARTBOT_NLU_UNKNOWN;
+    }
+
+    /* "how many pieces are in the jigsaw puzzle": not the cart's */
+
+    if (intent == NLU_VIEW && !st->cart && st->nretail > 0
+        && sc[NLU_QUESTION] > 0)
+    {
+        *best = sc[NLU_QUESTION];
+        *margin = 1;
+        return NLU_QUESTION;
     }
 
     /* "cart", "my cart" */
@@ -3447,6 +3488,27 @@ nlu_build_items(nlu_state_t *st)
                 seg->qty = -1;
                 break;
             }
+        }
+    }
+
+    /* "the shampoo, two bottles please": how many of the product before */
+
+    for (i = 1; i < ss.n; i++) {
+        seg = &ss.segs[i];
+        prev = &ss.segs[i - 1];
+
+        if (seg->qty >= 0 && seg->ref < 0 && seg->pstart >= 0
+            && seg->pend == seg->pstart + 1
+            && nlu_is_word(st, seg->pstart, "bottles|boxes|cans|jars|packs"
+                           "|pairs|sets|tubes|bars|units|pieces")
+            && prev->pstart >= 0 && prev->ref < 0
+            && (prev->qty < 0 || st->qtys[prev->qty].article)
+            && !nlu_is_word(st, st->qtys[seg->qty].start - 1,
+                            "and|plus|also|with|then"))
+        {
+            prev->qty = seg->qty;
+            seg->qty = -1;
+            seg->pstart = -1;
         }
     }
 

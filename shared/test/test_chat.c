@@ -39,6 +39,22 @@ test_chat_fit(cartbot_mem_t *mem)
                                    "Grey Fleece Pullover Hoodie", 27) == 1.0);
     CARTBOT_CHECK(cartbot_chat_fit("candles", 7,
                                    "Lavender Soy Candle", 19) == 1.0);
+    CARTBOT_CHECK(cartbot_chat_fit("hoodies", 7,
+                                   "Grey Fleece Pullover Hoodie", 27) == 1.0);
+
+    /* the halves of a hyphenated name, said apart or together */
+
+    CARTBOT_CHECK(cartbot_chat_fit("noise cancelling headphones", 27,
+                        "Wireless Noise-Cancelling Headphones", 36) == 1.0);
+    CARTBOT_CHECK(cartbot_chat_fit("noise-cancelling headphones", 27,
+                        "Wireless Noise-Cancelling Headphones", 36) == 1.0);
+    CARTBOT_CHECK(cartbot_chat_fit("1000 piece puzzle", 17,
+                        "1000-Piece Jigsaw Puzzle, Alpine Lake", 37) == 1.0);
+
+    /* but a T-shirt is no shirt */
+
+    CARTBOT_CHECK(cartbot_chat_fit("shirt", 5, "Blue Cotton T-Shirt", 19)
+                  == 0);
     CARTBOT_CHECK(cartbot_chat_fit("red mug", 7,
                                    "White Ceramic Coffee Mug", 24) == 0.5);
     CARTBOT_CHECK(cartbot_chat_fit("", 0, "White Ceramic Coffee Mug", 24)

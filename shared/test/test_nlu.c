@@ -199,7 +199,9 @@ test_nlu_quantities(cartbot_mem_t *mem)
         { "add 2.0 mugs", 2, "mugs" },
         { "add 100% cotton socks", 1, "100% cotton socks" },
         { "add an iphone 15 case", 1, "iphone 15 case" },
-        { "add 2 packs of batteries", 2, "batteries" }
+        { "add 2 packs of batteries", 2, "batteries" },
+        { "add a 1000 piece jigsaw puzzle", 1, "1000 piece jigsaw puzzle" },
+        { "add an 8 inch chef's knife", 1, "8 inch chef's knife" }
     };
 
     for (i = 0; i < sizeof(tests) / sizeof(tests[0]); i++) {
@@ -553,6 +555,51 @@ test_nlu_typos_and_case(cartbot_mem_t *mem)
 
     t_parse(mem, "CHECKOUT", NULL, &r);
     CARTBOT_CHECK(r.intent == CARTBOT_NLU_CHECKOUT);
+
+    /* remarks before or around the request name no product */
+
+    t_parse(mem, "great, add it to my cart", NULL, &r);
+    CARTBOT_CHECK(r.intent == CARTBOT_NLU_ADD_TO_CART && r.nitems == 1);
+    CARTBOT_CHECK(r.items[0].ref == CARTBOT_NLU_REF_LAST);
+    CARTBOT_CHECK_STR(t_product(&r, 0), "");
+
+    t_parse(mem, "never mind the speaker, take it off", NULL, &r);
+    CARTBOT_CHECK(r.intent == CARTBOT_NLU_REMOVE_FROM_CART);
+    CARTBOT_CHECK_STR(t_product(&r, 0), "speaker");
+
+    t_parse(mem, "howdy partner", NULL, &r);
+    CARTBOT_CHECK(r.intent == CARTBOT_NLU_GREETING);
+
+    t_parse(mem, "I'll have the argan oil shampoo, two bottles please", NULL,
+            &r);
+    CARTBOT_CHECK(r.intent == CARTBOT_NLU_ADD_TO_CART && r.nitems == 1);
+    CARTBOT_CHECK(r.nitems && r.items[0].quantity == 2);
+    CARTBOT_CHECK_STR(t_product(&r, 0), "argan oil shampoo");
+
+    t_parse(mem, "add a mug and two cans", NULL, &r);
+    CARTBOT_CHECK(r.nitems == 2);
+
+    t_parse(mem, "hey, good to see you", NULL, &r);
+    CARTBOT_CHECK(r.intent == CARTBOT_NLU_GREETING);
+
+    t_parse(mem, "remind me what I'm buying", NULL, &r);
+    CARTBOT_CHECK(r.intent == CARTBOT_NLU_VIEW_CART);
+
+    t_parse(mem, "that's all, check me out", NULL, &r);
+    CARTBOT_CHECK(r.intent == CARTBOT_NLU_CHECKOUT);
+
+    t_parse(mem, "i want to buy what's in my cart", NULL, &r);
+    CARTBOT_CHECK(r.intent == CARTBOT_NLU_CHECKOUT);
+
+    /* "how many" of a product, not of the cart */
+
+    t_parse(mem, "how many pieces are in the magnetic building tiles?", NULL,
+            &r);
+    CARTBOT_CHECK(r.intent == CARTBOT_NLU_PRODUCT_QUESTION);
+    CARTBOT_CHECK_STR(r.query.data, "magnetic building tiles");
+
+    t_parse(mem, "how many items are in my basket?", NULL, &r);
+    CARTBOT_CHECK(r.intent == CARTBOT_NLU_VIEW_CART);
 
     /* typographic apostrophe, fullwidth letters, accents */
 
