@@ -545,19 +545,12 @@ for my $i (0 .. $replays - 1) {
         push @{ $alone{"chat: $what"} }, send_raw($turn{$what});
     }
 
-    # the search's parts: its two SELECTs each alone, and both with the
-    # fusion depth of the chat's 8 hits instead of 50
+    # the chat looks a phrase up by full text first (the hybrid search
+    # only when nothing found fits): that search, and the hybrid one the
+    # public route makes with its depth of 50, for comparison
     my ($sql) = $turn{search} =~ /\r\n\r\n(.*)\z/s;
-    my ($let, $ft, $vec) = split /;(?=SELECT )/, $sql;
-    die "search statement not understood: $sql" unless $vec;
-    push @{ $alone{'search: LET + full-text SELECT only'} },
-        send_raw(with_sql($turn{search}, "$let;$ft;"));
-    push @{ $alone{'search: LET + vector SELECT only'} },
-        send_raw(with_sql($turn{search}, "$let;$vec"));
-    (my $fifty = $sql) =~ s/LIMIT \d+;/LIMIT 50;/;
-    $fifty =~ s/<\|\d+,/<|50,/;
-    push @{ $alone{'search: the public depth of 50'} },
-        send_raw(with_sql($turn{search}, $fifty));
+    push @{ $alone{'search: the chat\'s (' . ($sql =~ /<\|/ ? 'hybrid'
+        : 'full text') . ', depth 8)'} }, send_raw($turn{search});
 
     push @{ $alone{'/cart/add: cart add'} },
         send_raw($raw{add}{'cart add'}[$i]{req});

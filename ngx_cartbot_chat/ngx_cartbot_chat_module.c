@@ -6,6 +6,7 @@
  *                        credentials=secrets/chat.json;
  *     cartbot_chat_user  $jwt_claim_sub;          # who owns sessions
  *     cartbot_chat_api   search=/internal/products/search
+ *                        fulltext=/internal/products/fulltext-search
  *                        cart=/internal/cart checkout=/internal/checkout
  *                        recommend=/internal/recommend;
  *     cartbot_chat_max_message  1000;             # bytes
@@ -95,6 +96,7 @@ typedef struct {
     ngx_http_cartbot_loc_conf_t    cartbot;
     ngx_uint_t                     op;
     ngx_str_t                      search_uri;
+    ngx_str_t                      fulltext_uri;
     ngx_str_t                      cart_uri;
     ngx_str_t                      checkout_uri;
     ngx_str_t                      recommend_uri;
@@ -157,25 +159,27 @@ typedef struct {
 } ngx_http_cartbot_chat_product_t;
 
 
+/* a catalog search made for a product phrase */
+
+typedef struct {
+    cartbot_str_t                  phrase;
+    ngx_http_cartbot_call_t       *call;
+    unsigned                       fulltext:1;
+} ngx_http_cartbot_chat_search_t;
+
+
 /* one item of a cart change */
 
 typedef struct {
     ngx_http_cartbot_call_t       *search;
     ngx_http_cartbot_chat_product_t product;
+    ngx_http_cartbot_chat_search_t *searched;
     long long                      quantity;
     long long                      before;     /* in the cart before */
     ngx_http_cartbot_call_t       *action;
     ngx_http_cartbot_call_t       *undo;
     unsigned                       chosen:1;
 } ngx_http_cartbot_chat_item_t;
-
-
-/* a catalog search made for a product phrase */
-
-typedef struct {
-    cartbot_str_t                  phrase;
-    ngx_http_cartbot_call_t       *call;
-} ngx_http_cartbot_chat_search_t;
 
 
 typedef struct {
@@ -862,6 +866,7 @@ ngx_http_cartbot_chat_lookup(ngx_http_request_t *r,
     ngx_http_cartbot_chat_ctx_t *ctx, ngx_uint_t *issued)
 {
     size_t                             i, j;
+    ngx_uint_t                         fulltext;
     cartbot_buf_t                      b;
     cartbot_nlu_item_t                *it;
     cartbot_nlu_result_t              *nlu;
@@ -972,12 +977,15 @@ ngx_http_cartbot_chat_lookup(ngx_http_request_t *r,
             continue;
         }
 
+        item->searched = NULL;
+
         for (j = 0; j < ctx->nsearches; j++) {
             if (ctx->searches[j].phrase.len == it->product.len
                 && ngx_strncmp(ctx->searches[j].phrase.data,
                                it->product.data, it->product.len) == 0)
             {
                 item->search = ctx->searches[j].call;
+                item->searched = &ctx->searches[j];
                 break;
             }
         }
@@ -993,14 +1001,22 @@ ngx_http_cartbot_chat_lookup(ngx_http_request_t *r,
                            NGX_HTTP_CARTBOT_CHAT_SEARCH_LIMIT,
                            NGX_HTTP_CARTBOT_CHAT_SEARCH_LIMIT);
 
-        item->search = ngx_http_cartbot_chat_call(r, ctx, &clcf->search_uri,
+        /* full text first when there is a location for it: see _widen() */
+
+        fulltext = clcf->fulltext_uri.len != 0;
+
+        item->search = ngx_http_cartbot_chat_call(r, ctx,
+                                                  fulltext ? &clcf->fulltext_uri
+                                                           : &clcf->search_uri,
                                                   "", NGX_HTTP_POST, &b);
         if (item->search == NULL) {
             return NGX_ERROR;
         }
 
+        item->searched = &ctx->searches[ctx->nsearches];
         ctx->searches[ctx->nsearches].phrase = it->product;
         ctx->searches[ctx->nsearches].call = item->search;
+        ctx->searches[ctx->nsearches].fulltext = fulltext;
         ctx->nsearches++;
 
         (*issued)++;
@@ -1451,22 +1467,15 @@ ngx_http_cartbot_chat_from_memory(const cartbot_nlu_product_t *m,
 }
 
 
-/*
- * Picks the product of an item from hits (search hits or cart lines):
- * NGX_OK with item->product, NGX_DECLINED with the reply said.
- */
+/* at most 32 hits (search hits or cart lines) as candidates of a pick */
 
-static ngx_int_t
-ngx_http_cartbot_chat_pick(ngx_http_cartbot_chat_ctx_t *ctx,
-    ngx_http_cartbot_chat_item_t *item, const cartbot_nlu_item_t *it,
-    yajl_val list, const char *inner, const char *where)
+static size_t
+ngx_http_cartbot_chat_candidates(yajl_val list, const char *inner,
+    ngx_http_cartbot_chat_product_t *prods, cartbot_chat_candidate_t *cand)
 {
-    size_t                            i, n, chosen, ntied, tied[32];
-    yajl_val                          v;
-    const char                       *s;
-    cartbot_chat_pick_e               rc;
-    cartbot_chat_candidate_t          cand[32];
-    ngx_http_cartbot_chat_product_t   prods[32], shown[32];
+    size_t       i, n;
+    yajl_val     v;
+    const char  *s;
 
     n = ngx_min(cartbot_json_array_len(list), 32);
 
@@ -1486,6 +1495,100 @@ ngx_http_cartbot_chat_pick(ngx_http_cartbot_chat_ctx_t *ctx,
         cand[i].sub_category.len = s ? ngx_strlen(s) : 0;
         cand[i].fulltext = 1;
     }
+
+    return n;
+}
+
+
+/*
+ * A phrase is first looked up by full text alone (the cheaper search);
+ * when nothing it found fits the phrase by name (a misspelling, other
+ * words), the hybrid search with the embedding is asked in one more
+ * round.  NGX_AGAIN when such searches were started.
+ */
+
+static ngx_int_t
+ngx_http_cartbot_chat_widen(ngx_http_request_t *r,
+    ngx_http_cartbot_chat_ctx_t *ctx)
+{
+    size_t                             i, n, chosen, ntied, tied[32];
+    yajl_val                           v;
+    ngx_uint_t                         issued;
+    cartbot_buf_t                      b;
+    cartbot_nlu_item_t                *it;
+    cartbot_chat_candidate_t           cand[32];
+    ngx_http_cartbot_chat_item_t      *item;
+    ngx_http_cartbot_chat_search_t    *se;
+    ngx_http_cartbot_chat_product_t    prods[32];
+    ngx_http_cartbot_chat_loc_conf_t  *clcf;
+
+    clcf = ngx_http_get_module_loc_conf(r, ngx_cartbot_chat_module);
+    issued = 0;
+
+    for (i = 0; i < ctx->nlu.nitems && i < CARTBOT_NLU_MAX_ITEMS; i++) {
+        it = &ctx->nlu.items[i];
+        item = &ctx->items[i];
+        se = item->searched;
+
+        if (se == NULL || !se->fulltext) {
+            continue;
+        }
+
+        if (se->call != item->search) {
+            /* widened already for an item with the same phrase */
+            item->search = se->call;
+            continue;
+        }
+
+        v = ngx_http_cartbot_chat_call_json(r, item->search);
+        n = ngx_http_cartbot_chat_candidates(cartbot_json_get(v, "hits"),
+                                             "product", prods, cand);
+
+        if (v && cartbot_chat_pick(it->product.data, it->colour.data, cand,
+                                   n, &chosen, tied, &ntied)
+                 != CARTBOT_CHAT_PICK_NONE)
+        {
+            continue;
+        }
+
+        cartbot_buf_init(&b, ctx->mem, 256);
+        cartbot_buf_add_str(&b, "{\"query\":");
+        cartbot_json_add_string(&b, it->product.data, it->product.len);
+        cartbot_buf_printf(&b, ",\"limit\":%d,\"depth\":%d}",
+                           NGX_HTTP_CARTBOT_CHAT_SEARCH_LIMIT,
+                           NGX_HTTP_CARTBOT_CHAT_SEARCH_LIMIT);
+
+        item->search = ngx_http_cartbot_chat_call(r, ctx, &clcf->search_uri,
+                                                  "", NGX_HTTP_POST, &b);
+        if (item->search == NULL) {
+            return NGX_ERROR;
+        }
+
+        se->call = item->search;
+        se->fulltext = 0;
+        issued++;
+    }
+
+    return issued ? NGX_AGAIN : NGX_OK;
+}
+
+
+/*
+ * Picks the product of an item from hits (search hits or cart lines):
+ * NGX_OK with item->product, NGX_DECLINED with the reply said.
+ */
+
+static ngx_int_t
+ngx_http_cartbot_chat_pick(ngx_http_cartbot_chat_ctx_t *ctx,
+    ngx_http_cartbot_chat_item_t *item, const cartbot_nlu_item_t *it,
+    yajl_val list, const char *inner, const char *where)
+{
+    size_t                            i, n, chosen, ntied, tied[32];
+    cartbot_chat_pick_e               rc;
+    cartbot_chat_candidate_t          cand[32];
+    ngx_http_cartbot_chat_product_t   prods[32], shown[32];
+
+    n = ngx_http_cartbot_chat_candidates(list, inner, prods, cand);
 
     rc = cartbot_chat_pick(it->product.data, it->colour.data, cand, n,
                            &chosen, tied, &ntied);
@@ -1672,6 +1775,15 @@ ngx_http_cartbot_chat_decide(ngx_http_request_t *r,
 
         if (ctx->cart_json == NULL && nlu->intent != CARTBOT_NLU_ADD_TO_CART) {
             goto unavailable;
+        }
+
+        if (nlu->intent == CARTBOT_NLU_ADD_TO_CART) {
+            rc = ngx_http_cartbot_chat_widen(r, ctx);
+
+            if (rc != NGX_OK) {
+                /* NGX_AGAIN: decided again when the searches are back */
+                return rc;
+            }
         }
 
         n = 0;
@@ -3520,6 +3632,7 @@ ngx_http_cartbot_chat_merge_loc_conf(ngx_conf_t *cf, void *parent,
     ngx_http_cartbot_chat_loc_conf_t *conf = child;
 
     ngx_conf_merge_str_value(conf->search_uri, prev->search_uri, "");
+    ngx_conf_merge_str_value(conf->fulltext_uri, prev->fulltext_uri, "");
     ngx_conf_merge_str_value(conf->cart_uri, prev->cart_uri, "");
     ngx_conf_merge_str_value(conf->checkout_uri, prev->checkout_uri, "");
     ngx_conf_merge_str_value(conf->recommend_uri, prev->recommend_uri, "");
@@ -3564,7 +3677,10 @@ ngx_http_cartbot_chat(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 }
 
 
-/* cartbot_chat_api search=URI cart=URI checkout=URI recommend=URI */
+/*
+ * cartbot_chat_api search=URI [fulltext=URI] cart=URI checkout=URI
+ *     recommend=URI
+ */
 
 static char *
 ngx_http_cartbot_chat_api(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
@@ -3582,6 +3698,11 @@ ngx_http_cartbot_chat_api(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
             uri = &clcf->search_uri;
             value[i].data += 7;
             value[i].len -= 7;
+
+        } else if (ngx_strncmp(value[i].data, "fulltext=", 9) == 0) {
+            uri = &clcf->fulltext_uri;
+            value[i].data += 9;
+            value[i].len -= 9;
 
         } else if (ngx_strncmp(value[i].data, "cart=", 5) == 0) {
             uri = &clcf->cart_uri;
