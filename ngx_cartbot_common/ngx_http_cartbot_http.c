@@ -301,6 +301,14 @@ ngx_http_cartbot_send_error(ngx_http_request_t *r, ngx_uint_t status,
 
     ngx_http_cartbot_request_id(r, &id);
 
+    /* a refusal before the body was read: the body must not stay behind */
+
+    if (r == r->main && r->request_body == NULL && !r->discard_body
+        && ngx_http_discard_request_body(r) != NGX_OK)
+    {
+        r->keepalive = 0;
+    }
+
     cartbot_buf_init(&b, mem, 256);
     cartbot_buf_add_str(&b, "{\"error\":{\"code\":");
     cartbot_json_add_string(&b, code, ngx_strlen(code));
@@ -425,6 +433,17 @@ ngx_http_cartbot_check_broken_connection(ngx_http_request_t *r)
     ngx_connection_t  *c;
 
     c = r->connection;
+
+    /*
+     * A body being discarded is read by nginx's own handler, which the
+     * module's subrequests must not take the place of: the rest of the
+     * body would be read as the connection's next request.
+     */
+
+    if (r->discard_body) {
+        ngx_http_discarded_request_body_handler(r);
+        return;
+    }
 
 #if (NGX_HTTP_V2)
 

@@ -65,6 +65,7 @@ typedef struct {
 
 
 static ngx_int_t ngx_http_cartbot_session_handler(ngx_http_request_t *r);
+static void ngx_http_cartbot_session_create_body(ngx_http_request_t *r);
 static void ngx_http_cartbot_session_body(ngx_http_request_t *r);
 static ngx_int_t ngx_http_cartbot_session_start(ngx_http_request_t *r,
     ngx_str_t *session);
@@ -302,6 +303,23 @@ ngx_http_cartbot_session_handler(ngx_http_request_t *r)
         return NGX_DONE;
     }
 
+    if (slcf->op == NGX_HTTP_CARTBOT_SESSION_CREATE) {
+
+        /*
+         * The body ({} or nothing) is read, not discarded: a discard still
+         * going on when the database subrequest starts could leave part of
+         * it behind as the connection's next request.
+         */
+
+        rc = ngx_http_read_client_request_body(r,
+                                      ngx_http_cartbot_session_create_body);
+        if (rc >= NGX_HTTP_SPECIAL_RESPONSE) {
+            return rc;
+        }
+
+        return NGX_DONE;
+    }
+
     rc = ngx_http_discard_request_body(r);
 
     if (rc != NGX_OK) {
@@ -408,6 +426,19 @@ ngx_http_cartbot_session_body(ngx_http_request_t *r)
 
 
 /* checkout, step 1: the priced cart from the cart module */
+
+
+static void
+ngx_http_cartbot_session_create_body(ngx_http_request_t *r)
+{
+    ngx_int_t  rc;
+
+    rc = ngx_http_cartbot_session_start(r, NULL);
+
+    if (rc != NGX_OK) {
+        ngx_http_finalize_request(r, ngx_http_cartbot_status_error(r, rc));
+    }
+}
 
 static ngx_int_t
 ngx_http_cartbot_session_price(ngx_http_request_t *r,

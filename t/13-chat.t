@@ -12,6 +12,7 @@ use warnings;
 use FindBin;
 use lib "$FindBin::Bin/lib";
 
+use HTTP::Tiny;
 use JSON::PP;
 use Test::More;
 
@@ -189,6 +190,21 @@ is($t->post('/chat', json => { session_id => $alice->{sid},
     message => 'hi' })->{status}, 401, 'no token: 401');
 is($t->get('/chat', headers => $alice->{headers})->{status}, 405,
     'GET /chat: 405');
+
+# a body left unread would be read as the connection's next request
+{
+    my $ka = HTTP::Tiny->new(keep_alive => 1);
+    my $url = 'http://127.0.0.1:' . $t->port;
+    my %h = (%{ $alice->{headers} }, 'Content-Type' => 'application/json');
+    my @got = map { $ka->post("$url/session/create",
+                              { headers => \%h, content => '{}' })->{status} }
+              1 .. 5;
+    push @got, $ka->post("$url/chat/mode",
+                         { headers => \%h, content => '{"a":"b"}' })->{status};
+    push @got, $ka->get("$url/chat/mode")->{status};
+    is("@got", '201 201 201 201 201 405 200',
+        'keep-alive: request bodies are read or discarded whole');
+}
 
 # --- checkout with confirmation ----------------------------------------------
 
