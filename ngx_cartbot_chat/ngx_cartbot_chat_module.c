@@ -1721,10 +1721,13 @@ ngx_http_cartbot_chat_decide(ngx_http_request_t *r,
     yajl_val                          v, list, pricing;
     ngx_int_t                         rc;
     const char                       *s;
+    size_t                            nc, chosen, ntied, tied[32];
     cartbot_nlu_item_t               *it;
     cartbot_nlu_result_t             *nlu;
+    cartbot_chat_candidate_t          cand[32];
     ngx_http_cartbot_chat_item_t     *item;
     ngx_http_cartbot_chat_product_t   prods[NGX_HTTP_CARTBOT_CHAT_SHOW];
+    ngx_http_cartbot_chat_product_t   more[32];
 
     nlu = &ctx->nlu;
 
@@ -1926,6 +1929,28 @@ ngx_http_cartbot_chat_decide(ngx_http_request_t *r,
                 }
             }
 
+            /* "remove one of the mugs" with three in the cart: two stay */
+
+            item = &ctx->items[0];
+
+            if (n == 1 && nlu->nitems == 1 && nlu->items[0].quantity_explicit
+                && item->quantity > 0 && item->quantity < item->before)
+            {
+                ctx->action = NGX_HTTP_CARTBOT_CHAT_DO_UPDATE;
+                item->quantity = item->before - item->quantity;
+
+                cartbot_buf_printf(&ctx->reply, "Done! I've removed %lld "
+                                   "\xc3\x97 %.*s; %lld left in your cart.",
+                                   item->before - item->quantity,
+                                   (int) item->product.name.len,
+                                   item->product.name.data, item->quantity);
+
+                ngx_http_cartbot_chat_remember(ctx, NULL, 0, &item->product,
+                                               NGX_HTTP_CARTBOT_CHAT_KEEP);
+
+                return ngx_http_cartbot_chat_act(r, ctx);
+            }
+
             cartbot_buf_add_str(&ctx->reply, "I've removed ");
 
             for (i = 0; i < n; i++) {
@@ -2073,7 +2098,24 @@ ngx_http_cartbot_chat_decide(ngx_http_request_t *r,
         }
 
         if (nlu->intent == CARTBOT_NLU_PRODUCT_QUESTION) {
-            /* facts of the best match, from the catalog only */
+
+            /*
+             * facts of the best match, from the catalog only: the hit
+             * whose name fits the question's product words, else the first
+             */
+
+            nc = ngx_http_cartbot_chat_candidates(list, "product", more,
+                                                  cand);
+
+            if (cartbot_chat_pick(nlu->query.data, nlu->colour.data, cand,
+                                  nc, &chosen, tied, &ntied)
+                == CARTBOT_CHAT_PICK_ONE
+                && chosen > 0 && chosen < n)
+            {
+                more[0] = prods[0];
+                prods[0] = prods[chosen];
+                prods[chosen] = more[0];
+            }
 
             cartbot_buf_printf(&ctx->reply, "%.*s costs ",
                                (int) prods[0].name.len, prods[0].name.data);
